@@ -1,0 +1,221 @@
+/**
+ * The typed API contract between main and the renderer, one file for both transports
+ * (Electron IPC and the headless host's WebSocket):
+ *   invoke   — request → response (errors cross as data: {code, message})
+ *   commands — renderer → main, fire-and-forget (e-stop, jog, frame acks)
+ *   events   — main → renderer streams (telemetry, problems, reasoning, frames)
+ * Every request and command payload is validated at run time with zod: the renderer is untrusted.
+ */
+import { z } from 'zod';
+import type { ApiErrorData } from './errors';
+import type { CommandName, EventName, InvokeName } from './channels';
+import type { CameraInfo, ControlSource, JointInfo, LoopStats, Problem, ReasoningFields } from './types';
+
+const finite = z.number().finite();
+const name = z.string().min(1).max(64);
+const taskFamily = z.enum(['pick_place', 'push', 'stack']);
+const path = z.string().min(1).max(1024);
+
+export const invokeSchemas = {
+  'session.get': z.object({}).strict(),
+  'sim.reset': z.object({ seed: z.number().int().min(0).max(2 ** 31 - 1).optional(), family: taskFamily.optional() }).strict(),
+  'policy.list': z.object({}).strict(),
+  'policy.start': z.object({ policy: name, task: z.string().max(500).optional() }).strict(),
+  'policy.stop': z.object({}).strict(),
+  'policy.settings': z
+    .object({
+      speculative: z.boolean().optional(),
+      relaxedR: z.number().int().min(0).max(64).optional(),
+      ensemble: z.enum(['off', 'temporal', 'blend']).optional(),
+      planCache: z.boolean().optional(),
+      reasoning: z.boolean().optional(),
+    })
+    .strict(),
+  'hardware.listPorts': z.object({}).strict(),
+  'hardware.connect': z
+    .object({
+      type: z.enum(['sim_so101', 'so100_follower', 'so101_follower', 'koch_follower']),
+      port: path.optional(),
+      id: name,
+      leader: z.object({ type: z.enum(['so100_leader', 'so101_leader', 'koch_leader']), port: path, id: name }).strict().optional(),
+    })
+    .strict(),
+  'hardware.disconnect': z.object({}).strict(),
+  'hardware.torque': z.object({ enabled: z.boolean() }).strict(),
+  'hardware.health': z.object({}).strict(),
+  'calibration.begin': z.object({ target: z.enum(['follower', 'leader']) }).strict(),
+  'calibration.sample': z.object({}).strict(),
+  'calibration.finish': z.object({}).strict(),
+  'dataset.open': z
+    .object({
+      root: path,
+      repoId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/),
+      fps: z.number().int().min(1).max(120),
+      task: z.string().min(1).max(500),
+      create: z.boolean(),
+    })
+    .strict(),
+  'dataset.status': z.object({}).strict(),
+  'dataset.startEpisode': z.object({ task: z.string().min(1).max(500).optional() }).strict(),
+  'dataset.endEpisode': z.object({}).strict(),
+  'dataset.discardEpisode': z.object({}).strict(),
+  'dataset.close': z.object({}).strict(),
+  'dataset.episodes': z.object({}).strict(),
+  'dataset.episode': z.object({ index: z.number().int().min(0) }).strict(),
+  'dataset.deleteEpisode': z.object({ index: z.number().int().min(0) }).strict(),
+  'dataset.recover': z.object({ action: z.enum(['recover', 'discard']) }).strict(),
+  'dataset.replay': z.object({ index: z.number().int().min(0) }).strict(),
+} satisfies Record<InvokeName, z.ZodType>;
+
+export const commandSchemas = {
+  estop: z.object({ engaged: z.boolean() }).strict(),
+  jog: z.object({ joint: name, delta: finite.min(-20).max(20) }).strict(),
+  jogCartesian: z.object({ axis: z.enum(['x', 'y', 'z']), deltaM: finite.min(-0.05).max(0.05) }).strict(),
+  handback: z.object({}).strict(),
+  frameAck: z.object({ camera: name }).strict(),
+} satisfies Record<CommandName, z.ZodType>;
+
+export type InvokeArgs<K extends InvokeName> = z.input<(typeof invokeSchemas)[K]>;
+export type CommandArgs<K extends CommandName> = z.input<(typeof commandSchemas)[K]>;
+
+// ---- responses and events (main → renderer; typed, not validated) ----
+
+export interface PolicyInfo {
+  id: string; // 'expert' or a bundle folder name
+  name: string;
+  kind: 'scripted' | 'autoregressive' | 'chunk_regression';
+  valid: boolean;
+  problems: string[];
+}
+
+export interface PolicyStatus {
+  running: boolean;
+  id?: string;
+  task?: string;
+  settings?: PolicySettings;
+}
+
+export interface PolicySettings {
+  speculative: boolean;
+  relaxedR: number;
+  ensemble: 'off' | 'temporal' | 'blend';
+  planCache: boolean;
+  reasoning: boolean;
+}
+
+export interface SessionSnapshot {
+  robot: { type: string; id: string; connected: boolean; joints: JointInfo[] };
+  cameras: CameraInfo[];
+  sim?: { seed: number; family: string; instruction: string };
+  rateHz: number;
+  estop: boolean;
+  source: ControlSource;
+  policy: PolicyStatus;
+  problems: Problem[];
+  dataset?: DatasetStatus;
+}
+
+export interface Telemetry {
+  timeMs: number;
+  tick: number;
+  positions: number[];
+  goal: number[];
+  source: ControlSource;
+  estop: boolean;
+  clamped: boolean;
+  watchdog: boolean;
+  stats: LoopStats;
+  cameras: CameraInfo[];
+  success?: boolean;
+}
+
+export interface ReasoningEvent {
+  timeMs: number;
+  fields: ReasoningFields;
+  partial: boolean; // true while decoding streams a field
+  timing?: { prefillMs: number; reasoningMs: number; actionsMs: number; totalMs: number; acceptedTokens?: number; acceptanceLength?: number; cacheHit?: boolean };
+}
+
+export interface DatasetStatus {
+  root: string;
+  repoId: string;
+  fps: number;
+  episodes: number;
+  frames: number;
+  recording: boolean;
+  episodeIndex?: number;
+  episodeFrames?: number;
+  episodeSeconds?: number;
+  dropped: number;
+  achievedFps?: number;
+  openEpisode?: { index: number; frames: number };
+}
+
+export interface FramePacket {
+  camera: string;
+  width: number;
+  height: number;
+  seq: number;
+  timeMs: number;
+  /** RGB24 row-major. */
+  data: Uint8Array;
+}
+
+export interface EventPayloads {
+  telemetry: Telemetry;
+  problems: Problem[];
+  reasoning: ReasoningEvent;
+  session: SessionSnapshot;
+  recording: DatasetStatus;
+  frame: FramePacket;
+}
+
+export interface InvokeResults {
+  'session.get': SessionSnapshot;
+  'sim.reset': SessionSnapshot;
+  'policy.list': PolicyInfo[];
+  'policy.start': PolicyStatus;
+  'policy.stop': PolicyStatus;
+  'policy.settings': PolicySettings;
+  'hardware.listPorts': { ports: { path: string; description?: string }[]; method: string; warning?: string };
+  'hardware.connect': SessionSnapshot;
+  'hardware.disconnect': SessionSnapshot;
+  'hardware.torque': { enabled: boolean };
+  'hardware.health': { joint: string; id: number; temperatureC?: number; voltageV?: number; load?: number; errorBits: string[] }[];
+  'calibration.begin': { step: string; instructions: string };
+  'calibration.sample': { joints: { name: string; min: number; max: number; present: number }[] };
+  'calibration.finish': { path: string };
+  'dataset.open': DatasetStatus;
+  'dataset.status': DatasetStatus | null;
+  'dataset.startEpisode': DatasetStatus;
+  'dataset.endEpisode': DatasetStatus;
+  'dataset.discardEpisode': DatasetStatus;
+  'dataset.close': { closed: boolean };
+  'dataset.episodes': { index: number; length: number; task: string; seconds: number }[];
+  'dataset.episode': { index: number; fps: number; names: string[]; state: number[][]; action: number[][]; intervention: boolean[]; videos: Record<string, { url: string; fromS: number; toS: number }> };
+  'dataset.deleteEpisode': DatasetStatus;
+  'dataset.recover': DatasetStatus;
+  'dataset.replay': { frames: number };
+}
+
+/** Wire shape of an invoke answer. */
+export type InvokeReply<K extends InvokeName> = { ok: true; value: InvokeResults[K] } | { ok: false; error: ApiErrorData };
+
+/** The object the renderer programs against, whichever transport carries it. */
+export interface ReinsApi {
+  invoke<K extends InvokeName>(name: K, args: InvokeArgs<K>): Promise<InvokeResults[K]>;
+  send<K extends CommandName>(name: K, args: CommandArgs<K>): void;
+  on<K extends EventName>(name: K, cb: (payload: EventPayloads[K]) => void): () => void;
+}
+
+export type { InvokeName, CommandName, EventName };
+
+/**
+ * What the Electron preload exposes as `window.reins`: like ReinsApi, but `invoke` resolves to the
+ * reply as data (errors lose their fields when they cross contextBridge).
+ */
+export interface ReinsBridge {
+  invoke<K extends InvokeName>(name: K, args: InvokeArgs<K>): Promise<InvokeReply<K>>;
+  send<K extends CommandName>(name: K, args: CommandArgs<K>): void;
+  on<K extends EventName>(name: K, cb: (payload: EventPayloads[K]) => void): () => void;
+}

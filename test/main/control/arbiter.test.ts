@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide, initialArbiterState, reduceArbiter, type ArbiterEvent, type ArbiterState } from '../../../main/control/arbiter';
+
+const present = [1, 2, 3];
+
+function run(events: (ArbiterEvent | { tick: { op?: number[]; pol?: number[]; wd?: boolean; present?: number[] } })[]) {
+  let s: ArbiterState = initialArbiterState;
+  const out: { source: string; goal: number[] }[] = [];
+  for (const e of events) {
+    if ('tick' in e) {
+      const d = decide(s, { present: e.tick.present ?? present, operatorGoal: e.tick.op, policyGoal: e.tick.pol, watchdogHold: e.tick.wd ?? false });
+      s = d.state;
+      out.push({ source: d.source, goal: d.goal });
+    } else s = reduceArbiter(s, e);
+  }
+  return out;
+}
+
+test('priority: e-stop > operator > policy > hold, recorded as a whole sequence', () => {
+  const seq = run([
+    { tick: {} },
+    { tick: { pol: [5, 5, 5] } },
+    { type: 'operatorInput' },
+    { tick: { op: [7, 7, 7], pol: [5, 5, 5] } },
+    { type: 'estop', engaged: true },
+    { tick: { op: [8, 8, 8], pol: [5, 5, 5], present: [9, 9, 9] } },
+    { tick: { op: [8, 8, 8], present: [10, 10, 10] } },
+    { type: 'estop', engaged: false },
+    { tick: { op: [8, 8, 8] } },
+    { type: 'handback' },
+    { tick: { pol: [6, 6, 6] } },
+  ]);
+  assert.deepEqual(seq, [
+    { source: 'hold', goal: present },
+    { source: 'policy', goal: [5, 5, 5] },
+    { source: 'operator', goal: [7, 7, 7] },
+    { source: 'estop', goal: [9, 9, 9] }, // frozen where it was engaged
+    { source: 'estop', goal: [9, 9, 9] }, // stays frozen even if the arm sags
+    { source: 'operator', goal: [8, 8, 8] },
+    { source: 'policy', goal: [6, 6, 6] },
+  ]);
+});
+
+test('operator input during e-stop does not take control', () => {
+  let s = reduceArbiter(initialArbiterState, { type: 'estop', engaged: true });
+  s = reduceArbiter(s, { type: 'operatorInput' });
+  assert.equal(s.operatorInControl, false);
+});
+
+test('the watchdog forces a hold over operator and policy', () => {
+  const s = reduceArbiter(initialArbiterState, { type: 'operatorInput' });
+  const d = decide(s, { present, operatorGoal: [4, 4, 4], policyGoal: [5, 5, 5], watchdogHold: true });
+  assert.equal(d.source, 'hold');
+  assert.deepEqual(d.goal, present);
+});
