@@ -1,0 +1,122 @@
+/**
+ * End-to-end: the headless host (simulated SO-101) driven from real Chromium through playwright-core.
+ * Screenshots land in test-artifacts/e2e/ (kept by CI as artifacts; look at them).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ART = 'test-artifacts/e2e';
+mkdirSync(ART, { recursive: true });
+
+let host: ChildProcess;
+let url = '';
+let browser: Browser;
+let page: Page;
+const consoleProblems: string[] = [];
+
+before(async () => {
+  assert.ok(existsSync('out/renderer/index.html'), 'build the renderer first (npm test does: npm run build:renderer)');
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
+  host = spawn(process.execPath, ['--import', 'tsx', 'main/host/cli.ts', '--port', '0', '--seed', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  url = await new Promise<string>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`host did not start:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /Reins console at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        res(m[1]!);
+      }
+    };
+    host.stdout!.on('data', onData);
+    host.stderr!.on('data', onData);
+    host.once('exit', (c) => rej(new Error(`host exited (${c}):\n${out}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') consoleProblems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleProblems.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+});
+
+after(async () => {
+  await browser?.close();
+  host?.kill('SIGTERM');
+});
+
+async function canvasHash(key: string): Promise<string> {
+  return page.$eval(`[data-testid="camera-${key}"]`, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]!) >>> 0;
+    return `${canvas.width}x${canvas.height}:${h}`;
+  });
+}
+
+async function jointValue(name: string): Promise<number> {
+  const t = await page.textContent(`[data-testid="joint-value-${name}"]`);
+  return Number.parseFloat(t ?? 'NaN');
+}
+
+test('the console loads with both camera views and no console errors', async () => {
+  await page.waitForSelector('[data-testid="camera-front"]', { timeout: 20_000 });
+  await page.waitForSelector('[data-testid="camera-wrist"]');
+  await page.waitForFunction(() => Number.parseFloat(document.querySelector('[data-testid="status-hz"]')?.textContent ?? '0') > 10, undefined, { timeout: 20_000 });
+  await page.screenshot({ path: `${ART}/01-loaded.png` });
+  assert.deepEqual(consoleProblems, []);
+});
+
+test('the expert moves the arm and both camera views change over time', async () => {
+  await page.selectOption('[data-testid="policy-select"]', 'expert');
+  await page.click('[data-testid="policy-start"]');
+  await page.waitForFunction(() => /policy/i.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 10_000 });
+  const f0 = await canvasHash('front');
+  const w0 = await canvasHash('wrist');
+  const lift0 = await jointValue('shoulder_lift');
+  await page.waitForTimeout(2500);
+  const f1 = await canvasHash('front');
+  const w1 = await canvasHash('wrist');
+  await page.screenshot({ path: `${ART}/02-expert.png` });
+  assert.notEqual(f1, f0, 'front camera did not change');
+  assert.notEqual(w1, w0, 'wrist camera did not change');
+  const moved = (await Promise.all(['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex'].map(jointValue))).some((v, i) => i === 1 ? Math.abs(v - lift0) > 0.5 : true);
+  assert.ok(moved);
+  await page.click('[data-testid="policy-stop"]');
+});
+
+test('a jog key takes over and moves the selected joint', async () => {
+  await page.click('body');
+  await page.keyboard.press('3'); // elbow_flex
+  const before = await jointValue('elbow_flex');
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowUp');
+  await page.waitForFunction((b) => Number.parseFloat(document.querySelector('[data-testid="joint-value-elbow_flex"]')?.textContent ?? 'NaN') > b + 5, before, { timeout: 5000 });
+  assert.match((await page.textContent('[data-testid="source-badge"]')) ?? '', /operator/i);
+  await page.screenshot({ path: `${ART}/03-jog.png` });
+});
+
+test('the e-stop takes control, holds, and the help overlay lists the keys', async () => {
+  await page.click('[data-testid="estop"]');
+  await page.waitForFunction(() => /e-?stop/i.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 3000 });
+  const held = await jointValue('elbow_flex');
+  await page.keyboard.press('ArrowUp');
+  await page.waitForTimeout(400);
+  assert.equal(await jointValue('elbow_flex'), held);
+  await page.screenshot({ path: `${ART}/04-estop.png` });
+  await page.keyboard.press('?');
+  await page.waitForSelector('[data-testid="help-overlay"]');
+  const help = (await page.textContent('[data-testid="help-overlay"]')) ?? '';
+  for (const k of ['Space', 'Esc', '↑']) assert.ok(help.includes(k), `help overlay lacks ${k}`);
+  await page.screenshot({ path: `${ART}/05-help.png` });
+  assert.deepEqual(consoleProblems, []);
+});
