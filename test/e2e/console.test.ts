@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -54,14 +55,10 @@ after(async () => {
   host?.kill('SIGTERM');
 });
 
+/** A hash of what the camera canvas shows (an element screenshot: no readback from the page's own context). */
 async function canvasHash(key: string): Promise<string> {
-  return page.$eval(`[data-testid="camera-${key}"]`, (c) => {
-    const canvas = c as HTMLCanvasElement;
-    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let h = 0;
-    for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]!) >>> 0;
-    return `${canvas.width}x${canvas.height}:${h}`;
-  });
+  const png = await page.locator(`[data-testid="camera-${key}"]`).screenshot();
+  return createHash('sha1').update(png).digest('hex');
 }
 
 async function jointValue(name: string): Promise<number> {
@@ -72,7 +69,8 @@ async function jointValue(name: string): Promise<number> {
 test('the console loads with both camera views and no console errors', async () => {
   await page.waitForSelector('[data-testid="camera-front"]', { timeout: 20_000 });
   await page.waitForSelector('[data-testid="camera-wrist"]');
-  await page.waitForFunction(() => Number.parseFloat(document.querySelector('[data-testid="status-hz"]')?.textContent ?? '0') > 10, undefined, { timeout: 20_000 });
+  // "loop 29.8 / 30 Hz": the loop runs and telemetry arrives
+  await page.waitForFunction(() => Number(/([\d.]+)\s*\//.exec(document.querySelector('[data-testid="status-hz"]')?.textContent ?? '')?.[1] ?? 0) > 5, undefined, { timeout: 20_000 });
   await page.screenshot({ path: `${ART}/01-loaded.png` });
   assert.deepEqual(consoleProblems, []);
 });
