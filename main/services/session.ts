@@ -3,7 +3,7 @@
  * handlers. One per process; the Electron app and the headless host both create it and attach
  * their transport to `session.api`.
  */
-import { SimCamera, SimRobot, SimWorld, ScriptedExpert, TASK_FAMILIES, type TaskFamily } from '../../drivers/sim';
+import { SimCamera, SimRobot, SimWorld, ScriptedExpert, TASK_FAMILIES, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
 import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
 import type { CommandArgs, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
@@ -239,10 +239,17 @@ export class ConsoleSession {
     };
   }
 
+  /** Moves the gripper tip along a world axis by IK on the SO-101 geometry, keeping its pitch, roll and grip. */
   private jogCartesian(axis: 'x' | 'y' | 'z', deltaM: number): void {
-    void axis;
-    void deltaM;
-    throw new ReinsError('not_found', 'Cartesian jog needs the arm kinematics (not wired yet).');
+    if (!/so10[01]/.test(this.robot.type)) throw new ReinsError('bad_request', `Cartesian jog needs the SO-100/SO-101 geometry; ${this.robot.type} has no kinematic model here. Jog single joints instead (1–6, ↑/↓).`);
+    const q = this.loop.lastGoal;
+    if (!q) throw new ReinsError('busy', 'The loop has not run yet; try again in a moment.');
+    const pose = forwardKinematics(q);
+    const target: [number, number, number] = [...pose.tip];
+    target['xyz'.indexOf(axis)]! += deltaM;
+    const ik = inverseKinematics({ position: target, pitchDeg: pose.pitchDeg, rollDeg: q[4], gripper: q[5], panHintDeg: q[0] });
+    if (!ik.reachable || !ik.withinLimits) throw new ReinsError('bad_request', `The gripper cannot move further along ${axis}: the target is out of the arm's reach or past a joint limit.`);
+    this.loop.operator.setAbsolute(ik.joints);
   }
 }
 
