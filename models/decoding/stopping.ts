@@ -1,0 +1,48 @@
+/** Stopping criteria and helpers. Pure. */
+import type { StoppingCriterion } from './types';
+
+export const maxNewTokens =
+  (n: number): StoppingCriterion =>
+  (g) =>
+    g.length >= n;
+
+export const stopOnTokens = (ids: readonly number[]): StoppingCriterion => {
+  const set = new Set(ids);
+  return (g) => g.length > 0 && set.has(g[g.length - 1]!);
+};
+
+/** Stops once `count` tokens satisfying `isAction` follow `beginId` (e.g. H·D action tokens). */
+export const stopAfterActions =
+  (beginId: number, count: number, isAction: (id: number) => boolean): StoppingCriterion =>
+  (g) => {
+    const at = g.lastIndexOf(beginId);
+    if (at < 0) return false;
+    let n = 0;
+    for (let i = at + 1; i < g.length; i++) if (isAction(g[i]!)) n++;
+    return n >= count;
+  };
+
+export function shouldStop(criteria: readonly StoppingCriterion[], generated: readonly number[]): boolean {
+  for (const c of criteria) if (c(generated)) return true;
+  return false;
+}
+
+/** Argmax of each row of a row-major [rows][vocab] logits array. */
+export function argmaxRows(logits: Float32Array, vocab: number, fromRow = 0): number[] {
+  const rows = logits.length / vocab;
+  const out: number[] = [];
+  for (let r = fromRow; r < rows; r++) {
+    let best = 0;
+    let bv = -Infinity;
+    const o = r * vocab;
+    for (let i = 0; i < vocab; i++) {
+      const v = logits[o + i]!;
+      if (v > bv) {
+        bv = v;
+        best = i;
+      }
+    }
+    out.push(best);
+  }
+  return out;
+}

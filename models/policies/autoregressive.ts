@@ -1,0 +1,207 @@
+/**
+ * Autoregressive-token VLA: encoder → prompt (BOS, instruction, answer prefix) → prefill →
+ * greedy or speculative decoding of ECoT reasoning and action tokens → action chunk.
+ * Plan cache: a cached TASK/PLAN segment is prefilled as part of the prompt instead of generated.
+ * Reasoning dropout: the answer starts with the action marker. The clock is injected.
+ */
+import { prefill, generateGreedy } from '../decoding/greedy';
+import { generateSpeculative } from '../decoding/speculative';
+import { stopAfterActions, stopOnTokens } from '../decoding/stopping';
+import type { AcceptanceRule } from '../decoding/acceptance';
+import type { GenerateResult, StoppingCriterion, Streamer } from '../decoding/types';
+import { EcotParser } from '../reasoning/ecot';
+import { PlanCache } from '../reasoning/planCache';
+import type { InstructionTokenizer } from '../tokenizers/instruction';
+import type { FastTokenizer } from '../tokenizers/fast';
+import type { UniformBinTokenizer } from '../tokenizers/uniformBins';
+import type { OnnxCausalLM } from '../runtime/causalLM';
+import type { FeedTensor, OrtSession } from '../runtime/ort';
+import type { AutoregressivePolicySpec, Manifest } from '../runtime/manifest';
+import { imageToChw, normaliseState, sceneSignature, type PolicyObservation } from './preprocess';
+import type { DecodeSettings, InferResult, Policy } from './types';
+
+export interface AutoregressiveParts {
+  manifest: Manifest;
+  encoder?: OrtSession;
+  target: OnnxCausalLM;
+  draft?: OnnxCausalLM;
+  instruction: InstructionTokenizer;
+  actions: UniformBinTokenizer | FastTokenizer;
+  now: () => number;
+  planCacheThreshold?: number;
+  planCacheMaxUses?: number;
+  onDispose?: () => Promise<void>;
+}
+
+export class AutoregressivePolicy implements Policy {
+  readonly manifest: Manifest;
+  private readonly spec: AutoregressivePolicySpec;
+  private readonly planCache: PlanCache;
+
+  constructor(private readonly p: AutoregressiveParts) {
+    this.manifest = p.manifest;
+    if (p.manifest.policy.kind !== 'autoregressive') throw new Error('not an autoregressive bundle');
+    this.spec = p.manifest.policy;
+    this.planCache = new PlanCache({ threshold: p.planCacheThreshold ?? 0.05, maxUses: p.planCacheMaxUses ?? 30 });
+  }
+
+  /** Runs the encoder (if any) and returns the decoders' observation inputs. */
+  async encode(obs: PolicyObservation): Promise<{ feeds: Record<string, FeedTensor>; scene: Float32Array }> {
+    const m = this.manifest;
+    const raw: Record<string, FeedTensor> = {};
+    for (const cam of m.inputs.cameras) {
+      raw[cam.input] = { type: 'float32', data: imageToChw(obs.images[cam.key], cam), dims: [1, 3, cam.height, cam.width] };
+    }
+    const st = m.inputs.state;
+    const state = st !== undefined ? normaliseState(obs.state, st) : new Float32Array(0);
+    if (st !== undefined) raw[st.input] = { type: 'float32', data: state, dims: [1, st.joints.length] };
+    const scene = sceneSignature(state, obs.images, m.inputs.cameras);
+    const enc = this.spec.encoder;
+    if (enc === undefined || this.p.encoder === undefined) return { feeds: raw, scene };
+    const encFeeds: Record<string, FeedTensor> = {};
+    for (const name of enc.inputs) encFeeds[name] = raw[name]!;
+    const out = await this.p.encoder.run(encFeeds);
+    const feeds: Record<string, FeedTensor> = { ...raw };
+    for (const name of enc.outputs) feeds[name] = { type: 'float32', data: out[name]!.data, dims: out[name]!.dims };
+    return { feeds, scene };
+  }
+
+  async infer(obs: PolicyObservation, settings: DecodeSettings, onFields?: (f: Record<string, string>) => void): Promise<InferResult> {
+    const { now } = this.p;
+    const m = this.manifest;
+    const tokens = m.tokens!;
+    const H = m.action.chunk;
+    const D = m.action.joints.length;
+    const t0 = now();
+    const { feeds, scene } = await this.encode(obs);
+    const feedFor = (lm: OnnxCausalLM): void => lm.setStaticInputs(feeds);
+    feedFor(this.p.target);
+    if (this.p.draft !== undefined) feedFor(this.p.draft);
+    const tEnc = now();
+
+    const instr = this.p.instruction.encode(obs.instruction).slice(0, m.inputs.instruction?.maxTokens ?? 64);
+    const reasoning = settings.reasoning && this.spec.reasoning !== undefined && tokens.reasoningBegin !== undefined;
+    const cached = reasoning && settings.planCache ? this.planCache.lookup(obs.instruction, scene) : undefined;
+    const answerPrefix = reasoning ? cached ?? [tokens.reasoningBegin!] : [tokens.actionBegin];
+    const prompt = [tokens.bos, ...instr, ...answerPrefix];
+    const parser = new EcotParser({
+      fieldMarkers: tokens.fields,
+      reasoningBegin: tokens.reasoningBegin,
+      reasoningEnd: tokens.reasoningEnd,
+      actionBegin: tokens.actionBegin,
+      planFields: this.spec.reasoning?.planFields ?? [],
+      decode: (ids) => this.p.instruction.decode(ids),
+    });
+    parser.push(answerPrefix);
+    if (cached !== undefined) onFields?.(parser.fields());
+
+    this.p.target.reset();
+    this.p.draft?.reset();
+    const useDraft = settings.speculative && this.p.draft !== undefined;
+    await prefill(this.p.target, prompt);
+    if (useDraft) await prefill(this.p.draft!, prompt);
+    const tPre = now();
+
+    let tActions: number | undefined = reasoning ? undefined : tPre;
+    // fields are streamed at field granularity (when a field starts, so the previous one is
+    // complete, and when the actions start): a handful of messages per step, not one per token
+    let fieldCount = Object.keys(parser.fields()).length;
+    const streamer: Streamer = {
+      put: (ts) => {
+        parser.push(ts);
+        const started = tActions === undefined && parser.actionsStarted;
+        if (started) tActions = now();
+        if (onFields === undefined) return;
+        const n = parser.fieldCount;
+        if (n !== fieldCount || started) {
+          fieldCount = n;
+          onFields(parser.fields());
+        }
+      },
+      end: () => undefined,
+    };
+    const acts = this.p.actions;
+    const isAction = (id: number): boolean => acts.isActionToken(id);
+    const stopping: StoppingCriterion[] = [stopOnTokens([tokens.eos, tokens.actionEnd])];
+    if (m.action.tokenizer?.kind === 'uniform_bins') stopping.push(stopAfterActions(tokens.actionBegin, H * D, isAction));
+    const maxNewTokens = Math.max(1, Math.min(this.spec.maxNewTokens, this.spec.target.maxPositions - prompt.length));
+    let gen: GenerateResult;
+    if (useDraft) {
+      // relaxed acceptance needs ids whose distance is a bin distance: uniform bins only (FAST ids are BPE merges)
+      const acceptance: AcceptanceRule =
+        settings.relaxedR > 0 && acts.kind === 'uniform_bins'
+          ? { kind: 'relaxed', r: settings.relaxedR, isRelaxable: isAction }
+          : { kind: 'strict' };
+      gen = await generateSpeculative(this.p.target, this.p.draft!, prompt, {
+        maxNewTokens,
+        stopping,
+        streamer,
+        acceptance,
+        k: settings.draftK ?? 4,
+        kMax: settings.draftKMax ?? 8,
+        kMin: 1,
+      });
+    } else {
+      gen = await generateGreedy(this.p.target, prompt, { maxNewTokens, stopping, streamer });
+    }
+    const tEnd = now();
+
+    // actions: the tokens after the action marker
+    const answer = [...answerPrefix, ...gen.tokens];
+    const at = answer.indexOf(tokens.actionBegin);
+    const actionIds: number[] = [];
+    if (at >= 0) for (let i = at + 1; i < answer.length && answer[i] !== tokens.actionEnd && answer[i] !== tokens.eos; i++) actionIds.push(answer[i]!);
+    let chunk: number[][] = [];
+    let valid = false;
+    try {
+      if (acts.kind === 'uniform_bins') {
+        const ok = actionIds.length >= H * D && actionIds.slice(0, H * D).every(isAction);
+        if (ok) chunk = acts.decode(actionIds.slice(0, H * D));
+        valid = ok;
+      } else {
+        chunk = acts.decode(actionIds.filter(isAction));
+        valid = chunk.length === H;
+      }
+    } catch {
+      valid = false;
+      chunk = [];
+    }
+    if (reasoning && cached === undefined) {
+      const plan = parser.planTokens();
+      if (plan !== undefined && plan.length > 1) this.planCache.store(obs.instruction, scene, plan);
+    }
+    const reasoningTokens = at >= 0 ? Math.max(0, at + 1 - answerPrefix.length) : gen.tokens.length;
+    const accepted = gen.acceptLengths.reduce((a, b) => a + b, 0);
+    return {
+      chunk,
+      fields: parser.fields(),
+      tokens: gen.tokens,
+      valid,
+      stats: {
+        encoderMs: tEnc - t0,
+        prefillMs: tPre - tEnc,
+        reasoningMs: (tActions ?? tEnd) - tPre,
+        actionsMs: tEnd - (tActions ?? tEnd),
+        totalMs: tEnd - t0,
+        promptTokens: prompt.length,
+        tokens: gen.tokens.length,
+        reasoningTokens,
+        actionTokens: actionIds.length,
+        targetCalls: gen.targetCalls,
+        draftCalls: gen.draftCalls,
+        acceptedTokens: accepted,
+        acceptLength: gen.acceptLengths.length === 0 ? 0 : accepted / gen.acceptLengths.length,
+        maxAcceptedDistance: gen.maxAcceptedDistance,
+        cacheHit: cached !== undefined,
+      },
+    };
+  }
+
+  reset(): void {
+    this.planCache.clear();
+  }
+
+  async dispose(): Promise<void> {
+    await this.p.onDispose?.();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Main-side handle on the inference child process. The child is forked with tsx, at lowered
+ * priority (os.setPriority, default nice 19): on 2 cores a low-priority child kept a 200 Hz loop
+ * at 0.5–0.8 ms p99, where a worker thread with 2 intra-op threads gave 3–7 ms
+ * (shared/specs/limits.md). In Electron the same child.ts can run under utilityProcess.
+ *
+ * One inference at a time: `infer` calls queue. A crash of the child rejects what is pending with
+ * PolicyCrashedError and emits 'crashed', so the loop can hold. `dispose` ends it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BundleProblem, Manifest } from './manifest';
+import type { SessionConfig } from './ort';
+import type { FromChild, ToChild } from './protocol';
+import type { DecodeSettings, InferResult } from '../policies/types';
+import type { PolicyObservation } from '../policies/preprocess';
+
+export class PolicyCrashedError extends Error {
+  readonly code = 'POLICY_CRASHED';
+  constructor(readonly exitCode: number | null, readonly signal: string | null) {
+    super(`policy process exited (code ${exitCode ?? '-'}, signal ${signal ?? '-'})`);
+    this.name = 'PolicyCrashedError';
+  }
+}
+
+export class PolicyLoadError extends Error {
+  readonly code = 'POLICY_LOAD_FAILED';
+  constructor(message: string, readonly problems: BundleProblem[]) {
+    super(message);
+    this.name = 'PolicyLoadError';
+  }
+}
+
+export class PolicyInferenceError extends Error {
+  readonly code = 'POLICY_INFERENCE_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyInferenceError';
+  }
+}
+
+export interface PolicyProcessOptions {
+  robotJoints?: string[];
+  session?: SessionConfig;
+  draftSession?: SessionConfig;
+  planCacheThreshold?: number;
+  /** Niceness for the child (0..19); default 19 (what limits.md measured). */
+  niceness?: number;
+  /** Extra environment for the child. */
+  env?: Record<string, string>;
+}
+
+interface Pending {
+  id: number;
+  obs: PolicyObservation;
+  settings: DecodeSettings;
+  onFields?: (f: Record<string, string>) => void;
+  resolve: (r: InferResult) => void;
+  reject: (e: Error) => void;
+}
+
+export interface PolicyProcessEvents {
+  crashed: [PolicyCrashedError];
+}
+
+export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
+  private nextId = 1;
+  private readonly queue: Pending[] = [];
+  private current: Pending | undefined;
+  private exited = false;
+  private disposing = false;
+  private crash: PolicyCrashedError | undefined;
+
+  private constructor(private readonly child: ChildProcess, readonly manifest: Manifest) {
+    super();
+    child.on('message', (m: FromChild) => this.onMessage(m));
+    child.on('exit', (code, signal) => this.onExit(code, signal));
+  }
+
+  /** Forks the child, loads and validates the bundle there; throws PolicyLoadError with every problem. */
+  static async start(dir: string, opts: PolicyProcessOptions = {}): Promise<PolicyProcess> {
+    const childPath = fileURLToPath(new URL('./child.ts', import.meta.url));
+    const child = fork(childPath, [], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...opts.env },
+    });
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, opts.niceness ?? 19);
+    } catch {
+      // lowering priority is best effort (some platforms refuse); inference still runs
+    }
+    const manifest = await new Promise<Manifest>((resolve, reject) => {
+      const onMsg = (m: FromChild): void => {
+        if (m.type === 'loaded') {
+          cleanup();
+          resolve(m.manifest);
+        } else if (m.type === 'loadFailed') {
+          cleanup();
+          child.kill();
+          reject(new PolicyLoadError(m.message, m.problems));
+        }
+      };
+      const onExit = (code: number | null, signal: string | null): void => {
+        cleanup();
+        reject(new PolicyCrashedError(code, signal));
+      };
+      const cleanup = (): void => {
+        child.off('message', onMsg);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMsg);
+      child.on('exit', onExit);
+      const load: ToChild = {
+        type: 'load',
+        dir,
+        robotJoints: opts.robotJoints,
+        session: opts.session,
+        draftSession: opts.draftSession,
+        planCacheThreshold: opts.planCacheThreshold,
+      };
+      child.send(load);
+    });
+    return new PolicyProcess(child, manifest);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined || this.queue.length > 0;
+  }
+
+  infer(obs: PolicyObservation, settings: DecodeSettings, onFields?: (f: Record<string, string>) => void): Promise<InferResult> {
+    if (this.crash !== undefined) return Promise.reject(this.crash);
+    if (this.exited || this.disposing) return Promise.reject(new PolicyInferenceError('policy process disposed'));
+    return new Promise<InferResult>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, obs, settings, onFields, resolve, reject });
+      this.pump();
+    });
+  }
+
+  reset(): void {
+    if (!this.exited) this.child.send({ type: 'reset' } satisfies ToChild);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.exited) return;
+    this.disposing = true;
+    for (const p of this.queue.splice(0)) p.reject(new PolicyInferenceError('policy process disposed'));
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.child.send({ type: 'dispose' } satisfies ToChild);
+    });
+  }
+
+  private pump(): void {
+    if (this.current !== undefined || this.exited) return;
+    const next = this.queue.shift();
+    if (next === undefined) return;
+    this.current = next;
+    this.child.send({ type: 'infer', id: next.id, obs: next.obs, settings: next.settings } satisfies ToChild);
+  }
+
+  private onMessage(m: FromChild): void {
+    const cur = this.current;
+    if (m.type === 'fields' && cur?.id === m.id) cur.onFields?.(m.fields);
+    else if (m.type === 'result' && cur?.id === m.id) {
+      this.current = undefined;
+      cur.resolve(m.result);
+      this.pump();
+    } else if (m.type === 'error' && cur?.id === m.id) {
+      this.current = undefined;
+      cur.reject(new PolicyInferenceError(m.message));
+      this.pump();
+    }
+  }
+
+  private onExit(code: number | null, signal: string | null): void {
+    this.exited = true;
+    const pending = [...(this.current !== undefined ? [this.current] : []), ...this.queue.splice(0)];
+    this.current = undefined;
+    if (this.disposing) {
+      for (const p of pending) p.reject(new PolicyInferenceError('policy process disposed'));
+      return;
+    }
+    this.crash = new PolicyCrashedError(code, signal);
+    for (const p of pending) p.reject(this.crash);
+    this.emit('crashed', this.crash);
+  }
+}

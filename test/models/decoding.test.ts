@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { acceptDraft, acceptsToken, nextDraftLength, type AcceptanceRule } from '../../models/decoding/acceptance';
+import { generateGreedy } from '../../models/decoding/greedy';
+import { generateSpeculative } from '../../models/decoding/speculative';
+import { argmaxRows, maxNewTokens, stopAfterActions, stopOnTokens } from '../../models/decoding/stopping';
+import { CallbackStreamer } from '../../models/decoding/streamer';
+import { FakeLM, rng } from './fakeLM';
+
+const V = 64;
+const ACT: [number, number] = [32, 64];
+const isAction = (id: number): boolean => id >= ACT[0] && id < ACT[1];
+
+test('acceptDraft: strict accepts the matching prefix and adds the bonus token', () => {
+  const strict: AcceptanceRule = { kind: 'strict' };
+  assert.deepEqual(acceptDraft([5, 6, 7], [5, 6, 9, 1], strict), { accepted: 2, tokens: [5, 6, 9], maxDistance: 0 });
+  assert.deepEqual(acceptDraft([5, 6], [5, 6, 8], strict), { accepted: 2, tokens: [5, 6, 8], maxDistance: 0 });
+  assert.deepEqual(acceptDraft([], [3], strict), { accepted: 0, tokens: [3], maxDistance: 0 });
+  assert.throws(() => acceptDraft([1], [1], strict));
+});
+
+test('acceptDraft: relaxed keeps the draft token within r bins, only between action tokens', () => {
+  const rule: AcceptanceRule = { kind: 'relaxed', r: 2, isRelaxable: isAction };
+  assert.deepEqual(acceptDraft([40, 45, 50], [41, 47, 54, 33], rule), { accepted: 2, tokens: [40, 45, 54], maxDistance: 2 });
+  // reasoning tokens stay strict even when close
+  assert.equal(acceptsToken(10, 11, rule), false);
+  // an action token never relaxes towards a non-action one
+  assert.equal(acceptsToken(32, 31, rule), false);
+  assert.equal(acceptsToken(33, 35, rule), true);
+  assert.equal(acceptsToken(33, 36, rule), false);
+});
+
+test('adaptive draft length grows on full acceptance, shrinks on none', () => {
+  assert.equal(nextDraftLength(4, 4, 1, 8), 5);
+  assert.equal(nextDraftLength(8, 8, 1, 8), 8);
+  assert.equal(nextDraftLength(4, 0, 1, 8), 3);
+  assert.equal(nextDraftLength(1, 0, 1, 8), 1);
+  assert.equal(nextDraftLength(4, 2, 1, 8), 4);
+});
+
+test('stopping criteria and argmax rows', () => {
+  assert.equal(maxNewTokens(3)([1, 2]), false);
+  assert.equal(maxNewTokens(3)([1, 2, 3]), true);
+  assert.equal(stopOnTokens([2])([5, 2]), true);
+  assert.equal(stopOnTokens([2])([2, 5]), false);
+  const s = stopAfterActions(6, 3, isAction);
+  assert.equal(s([40, 6, 40, 41]), false);
+  assert.equal(s([40, 6, 40, 41, 42]), true);
+  assert.deepEqual(argmaxRows(Float32Array.from([0, 1, 0, 3, 2, 1]), 3), [1, 0]);
+  assert.deepEqual(argmaxRows(Float32Array.from([0, 1, 0, 3, 2, 1]), 3, 1), [0]);
+});
+
+test('greedy streams every token once and stops on EOS or the budget', async () => {
+  const lm = new FakeLM({ vocab: V, seed: 1 });
+  const streamer = new CallbackStreamer();
+  const r = await generateGreedy(lm, [1, 2, 3], { maxNewTokens: 20, stopping: [stopOnTokens([0])], streamer });
+  assert.deepEqual(streamer.tokens, r.tokens);
+  assert.ok(streamer.ended);
+  assert.ok(r.tokens.length <= 20);
+  if (r.tokens.length < 20) assert.equal(r.tokens.at(-1), 0);
+  assert.equal(r.targetCalls, r.tokens.length);
+  // cache covers everything but the newest token
+  assert.equal(lm.cacheLength, 3 + r.tokens.length - 1);
+});
+
+test('strict speculative decoding equals greedy on 300 random prompts (fake LMs, exact caches)', async () => {
+  const rand = rng(42);
+  let drafted = 0;
+  let accepted = 0;
+  for (let n = 0; n < 300; n++) {
+    const prompt = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => 1 + Math.floor(rand() * (V - 1)));
+    const maxNew = 5 + Math.floor(rand() * 40);
+    const stopping = [stopOnTokens([0])];
+    const g = await generateGreedy(new FakeLM({ vocab: V, seed: 9, actionRange: ACT }), prompt, { maxNewTokens: maxNew, stopping });
+    const target = new FakeLM({ vocab: V, seed: 9, actionRange: ACT });
+    const draft = new FakeLM({ vocab: V, seed: 9, actionRange: ACT, disagree: rand() * 0.6, spread: 3 });
+    const streamer = new CallbackStreamer();
+    const s = await generateSpeculative(target, draft, prompt, {
+      maxNewTokens: maxNew,
+      stopping,
+      streamer,
+      acceptance: { kind: 'strict' },
+      k: 1 + Math.floor(rand() * 5),
+      kMax: 8,
+    });
+    assert.deepEqual(s.tokens, g.tokens, `prompt ${prompt.join(',')}`);
+    assert.deepEqual(streamer.tokens, s.tokens);
+    assert.equal(s.maxAcceptedDistance, 0);
+    assert.ok(s.targetCalls <= g.targetCalls);
+    drafted += s.draftCalls;
+    accepted += s.acceptLengths.reduce((a, b) => a + b, 0);
+  }
+  assert.ok(accepted > 0 && drafted > 0);
+});
+
+test('relaxed speculative decoding never accepts a draft token further than r from the target', async () => {
+  const rand = rng(7);
+  for (const r of [1, 2, 4]) {
+    let relaxedSomewhere = false;
+    for (let n = 0; n < 60; n++) {
+      const prompt = [1 + Math.floor(rand() * 30), ACT[0] + Math.floor(rand() * 32)];
+      const target = new FakeLM({ vocab: V, seed: 3, actionRange: ACT });
+      const draft = new FakeLM({ vocab: V, seed: 3, actionRange: ACT, disagree: 0.5, spread: r + 2 });
+      const s = await generateSpeculative(target, draft, prompt, {
+        maxNewTokens: 40,
+        acceptance: { kind: 'relaxed', r, isRelaxable: isAction },
+        k: 4,
+      });
+      assert.ok(s.maxAcceptedDistance <= r, `r=${r}: accepted distance ${s.maxAcceptedDistance}`);
+      if (s.maxAcceptedDistance > 0) relaxedSomewhere = true;
+      assert.equal(s.tokens.length, 40);
+    }
+    assert.ok(relaxedSomewhere, `r=${r} never relaxed: the test would prove nothing`);
+  }
+});
+
+test('speculative truncates both caches to the committed prefix', async () => {
+  const target = new FakeLM({ vocab: V, seed: 5, actionRange: ACT });
+  const draft = new FakeLM({ vocab: V, seed: 5, actionRange: ACT, disagree: 0.4 });
+  const prompt = [3, 4, 5];
+  const s = await generateSpeculative(target, draft, prompt, { maxNewTokens: 30, acceptance: { kind: 'strict' }, k: 3 });
+  const total = prompt.length + s.tokens.length;
+  assert.ok(target.cacheLength <= total - 1);
+  assert.ok(draft.cacheLength <= total - 1);
+  // verification is one target pass per step: fewer calls than tokens when drafts are accepted
+  assert.ok(s.targetCalls < s.tokens.length);
+});
