@@ -2,7 +2,8 @@
  * The simulated SO-101 tabletop: world, tasks, kinematics, cameras, robot and scripted expert.
  *
  * In the console's loop, SimRobot owns time (it steps the world to the clock on every read/write)
- * and SimCameras render the current state lazily. Stand-alone (data generation, tests):
+ * and SimCameraWorker renders the cameras off the loop's thread from world snapshots (SimCamera, which
+ * renders lazily on read, is for tests and simulated-clock recording). Stand-alone (data generation, tests):
  *
  *   const world = new SimWorld({ seed: 1, family: 'pick_place' });
  *   const expert = new ScriptedExpert(world);           // fps 30 by default
@@ -63,5 +64,7 @@ export {
   type VisibleObject,
 } from './render';
 export { SimCamera, type SimCameraConfig, type SimCameraOptions } from './SimCamera';
+export { SimCameraWorker, WorkerSimCamera, type SimCameraWorkerConfig, type SimCameraWorkerOptions } from './SimCameraWorker';
+export { encodeWorldSnapshot, snapshotLength, SnapshotScene } from './sceneSnapshot';
 export { SimRobot, type SimRobotOptions } from './SimRobot';
 export { ScriptedExpert, type ExpertAnnotation, type ExpertStep, type ExpertOptions } from './expert';

@@ -3,7 +3,7 @@
  * handlers. One per process; the Electron app and the headless host both create it and attach
  * their transport to `session.api`.
  */
-import { SimCamera, SimRobot, SimWorld, ScriptedExpert, TASK_FAMILIES, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
+import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, TASK_FAMILIES, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
 import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
 import type { CommandArgs, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
@@ -54,7 +54,10 @@ export class ConsoleSession {
     this.robot = new SimRobot(this.world, now);
     const w = opts.cameraWidth ?? 320;
     const h = opts.cameraHeight ?? 240;
-    this.cameras = (['front', 'wrist'] as const).map((key) => new SimCamera(this.world, key, { width: w, height: h, fps: 30 }, now));
+    this.cameras = new SimCameraWorker(this.world, (['front', 'wrist'] as const).map((key) => ({ key, width: w, height: h, fps: 30 })), {
+      clock: now,
+      onError: (e) => this.onProblem({ id: 'camera:sim', severity: 'error', source: 'camera:sim', message: e.message, tip: 'Restart the console to restart the simulated cameras.', timeMs: now() }),
+    }).cameras;
     this.loop = this.makeLoop();
     this.api = new ApiServer(this.invokeHandlers(), this.commandHandlers(), now);
   }

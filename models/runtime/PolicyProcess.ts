@@ -42,6 +42,8 @@ export class PolicyInferenceError extends Error {
 }
 
 export interface PolicyProcessOptions {
+  /** The child's entry and Node flags when running from a bundle (default: child.ts through tsx). */
+  childEntry?: { path: string; execArgv: string[] };
   robotJoints?: string[];
   session?: SessionConfig;
   draftSession?: SessionConfig;
@@ -81,9 +83,10 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
 
   /** Forks the child, loads and validates the bundle there; throws PolicyLoadError with every problem. */
   static async start(dir: string, opts: PolicyProcessOptions = {}): Promise<PolicyProcess> {
-    const childPath = fileURLToPath(new URL('./child.ts', import.meta.url));
+    // From source (tsx) the child is child.ts; a bundled build (Electron) passes its built entry.
+    const childPath = opts.childEntry?.path ?? fileURLToPath(new URL('./child.ts', import.meta.url));
     const child = fork(childPath, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: opts.childEntry?.execArgv ?? ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...opts.env },

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * End-to-end: the headless host (simulated SO-101) driven from real Chromium through playwright-core.
  * Screenshots land in test-artifacts/e2e/ (kept by CI as artifacts; look at them).

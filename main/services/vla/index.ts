@@ -32,7 +32,7 @@ export interface VlaSettings {
 
 export const DEFAULT_VLA_SETTINGS: VlaSettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true };
 
-export interface VlaRunnerOptions extends Pick<PolicyProcessOptions, 'session' | 'draftSession' | 'niceness' | 'planCacheThreshold' | 'env'> {
+export interface VlaRunnerOptions extends Pick<PolicyProcessOptions, 'session' | 'draftSession' | 'niceness' | 'planCacheThreshold' | 'env' | 'childEntry'> {
   name?: string;
   settings?: Partial<VlaSettings>;
   /** Refill threshold g: start inference when fewer than g·H actions remain. Default 0.5. */
@@ -254,6 +254,7 @@ export async function createVlaRunner(bundleDir: string, robotJointNames: readon
     niceness: options.niceness,
     planCacheThreshold: options.planCacheThreshold,
     env: options.env,
+    childEntry: options.childEntry,
   });
   return new VlaRunnerImpl(proc, proc.manifest, robotJointNames, options);
 }

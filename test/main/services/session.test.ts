@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ConsoleSession } from '../../../main/services/session';
 import { forwardKinematics } from '../../../drivers/sim';
 import { ManualClock } from '../../helpers/fakes';
+import type { SessionSnapshot } from '../../../main/common/contract';
 
 async function rig() {
   const clock = new ManualClock(0);
@@ -78,7 +79,10 @@ test('a scene reset changes the task and the arm is not yanked', async () => {
   const { s, conn, tick } = await rig();
   await tick(2);
   const r = await conn.invoke('sim.reset', { seed: 9, family: 'stack' });
-  assert.ok(r.ok && r.value.sim?.family === 'stack' && /^stack the/.test(r.value.sim.instruction));
+  assert.ok(r.ok);
+  const snap = r.value as SessionSnapshot;
+  assert.equal(snap.sim?.family, 'stack');
+  assert.match(snap.sim!.instruction, /^stack the/);
   const rep = await s.loop.tick();
   assert.equal(rep.clamped, false);
 });

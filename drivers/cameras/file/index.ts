@@ -1,0 +1,1 @@
+export { FileCamera, fileInputArgs, type FileCameraOptions, type FileSource } from './FileCamera';

@@ -1,0 +1,206 @@
+/**
+ * Headless recording from the simulator's scripted expert, in simulated time (faster than real
+ * time): the training data of the demo policy, with ECoT annotations in the annotations side file.
+ *
+ *   npm run record -- --episodes N --out DIR [--task-family F] [--seed S] [--fps F] [--size WxH]
+ *                     [--max-seconds T] [--codec av1|h264] [--resume]
+ *
+ * Episode i runs the world seeded with S + i. Only successful episodes are kept: a failed
+ * attempt is discarded and reported, so the dataset may hold fewer than N episodes.
+ * The last line printed is one JSON object (the summary).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SimWorld, SimCamera, ScriptedExpert, TASK_FAMILIES, type TaskFamily } from '../../drivers/sim';
+import type { StepRecord } from '../control/types';
+import { toErrorData } from '../common/errors';
+import { RecordingService } from './service';
+
+interface Args {
+  episodes: number;
+  out: string;
+  family?: TaskFamily;
+  seed: number;
+  fps: number;
+  width: number;
+  height: number;
+  maxSeconds: number;
+  codec?: 'av1' | 'h264';
+  resume: boolean;
+}
+
+const USAGE = 'usage: npm run record -- --episodes N --out DIR [--task-family pick_place|push|stack] [--seed S] [--fps F] [--size WxH] [--max-seconds T] [--codec av1|h264] [--resume]';
+
+function parseArgs(argv: string[]): Args {
+  const a: Partial<Args> & { resume: boolean } = { seed: 0, fps: 30, width: 224, height: 224, maxSeconds: 30, resume: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    const int = (name: string, s: string, min: number): number => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${s})`);
+      return n;
+    };
+    switch (k) {
+      case '--episodes': a.episodes = int(k, v(), 1); break;
+      case '--out': a.out = v(); break;
+      case '--task-family': {
+        const f = v();
+        if (!(TASK_FAMILIES as readonly string[]).includes(f)) throw new Error(`--task-family must be one of ${TASK_FAMILIES.join(', ')}`);
+        a.family = f as TaskFamily;
+        break;
+      }
+      case '--seed': a.seed = int(k, v(), 0); break;
+      case '--fps': a.fps = int(k, v(), 1); break;
+      case '--size': {
+        const m = /^(\d+)x(\d+)$/.exec(v());
+        if (!m) throw new Error('--size must look like 224x224');
+        a.width = Number(m[1]);
+        a.height = Number(m[2]);
+        break;
+      }
+      case '--max-seconds': a.maxSeconds = Number(v()); break;
+      case '--codec': {
+        const c = v();
+        if (c !== 'av1' && c !== 'h264') throw new Error('--codec must be av1 or h264');
+        a.codec = c;
+        break;
+      }
+      case '--resume': a.resume = true; break;
+      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
+      default: throw new Error(`unknown option ${k}`);
+    }
+  }
+  if (!a.episodes || !a.out) throw new Error('--episodes and --out are required');
+  return a as Args;
+}
+
+const JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
+
+export interface RecordSummary {
+  out: string;
+  attempted: number;
+  kept: number;
+  discarded: number;
+  discardedSeeds: number[];
+  frames: number;
+  simulatedSeconds: number;
+  wallSeconds: number;
+  speedVsRealTime: number;
+}
+
+export async function recordFromSim(args: Args, log: (s: string) => void = (s) => console.log(s)): Promise<RecordSummary> {
+  const svc = new RecordingService({ onProblem: (p) => log(`[${p.severity}] ${p.message}`) });
+  const cams = [
+    { key: 'front', width: args.width, height: args.height },
+    { key: 'wrist', width: args.width, height: args.height },
+  ];
+  if (existsSync(join(args.out, 'meta/info.json'))) {
+    if (!args.resume) throw new Error(`${args.out} already holds a dataset; pass --resume to append to it`);
+    const s = await svc.openDataset({ root: args.out });
+    if (s.fps !== args.fps) throw new Error(`the dataset records at ${s.fps} fps; pass --fps ${s.fps}`);
+    if (s.openEpisode) {
+      log(`recovering the interrupted episode (${s.openEpisode.frames} frames)`);
+      await svc.recover();
+    }
+  } else {
+    const o: Parameters<RecordingService['createDataset']>[0] = { root: args.out, repoId: `local/${args.out.split(/[\\/]/).filter(Boolean).pop() ?? 'sim'}`, fps: args.fps, robotType: 'so101_follower', jointNames: JOINTS, cameras: cams };
+    o.codec = args.codec ?? 'av1'; // simulated time: no real-time deadline, so LeRobot's default AV1
+    await svc.createDataset(o);
+  }
+  const started = performance.now();
+  const kept: { seed: number; episode: number; frames: number }[] = [];
+  const failed: number[] = [];
+  let simSeconds = 0;
+  try {
+    for (let i = 0; i < args.episodes; i++) {
+      const seed = args.seed + i;
+      const world = new SimWorld(args.family ? { seed, family: args.family } : { seed });
+      const clock = (): number => world.timeMs;
+      const cameras = cams.map((c) => new SimCamera(world, c.key, { width: c.width, height: c.height, fps: args.fps }, clock));
+      for (const c of cameras) await c.connect();
+      const expert = new ScriptedExpert(world, { fps: args.fps, imageWidth: args.width, imageHeight: args.height });
+      const task = world.task.instruction;
+      const { index } = await svc.startEpisode(task);
+      const maxTicks = Math.round(args.maxSeconds * args.fps);
+      let tick = 0;
+      for (; tick < maxTicks; tick++) {
+        const obsTime = world.timeMs;
+        const images: StepRecord['observation']['images'] = {};
+        for (const c of cameras) images[c.key] = c.readLatest();
+        const state = world.getPositions();
+        const act = expert.act();
+        world.setGoal(act.goal);
+        await svc.whenWritable();
+        svc.sink.onStep({
+          tick,
+          timeMs: obsTime,
+          observation: { timeMs: obsTime, state, images, task },
+          action: act.goal.slice(),
+          source: 'policy', // the scripted expert is a (scripted) policy; no operator intervention
+          intervention: false,
+          clamped: false,
+          reasoning: { ...act.annotation },
+        });
+        world.step(1000 / args.fps);
+        if (act.done) {
+          tick++;
+          break;
+        }
+      }
+      simSeconds += tick / args.fps;
+      if (world.isSuccess()) {
+        const s = await svc.endEpisode();
+        kept.push({ seed, episode: s.index, frames: s.length });
+        log(`episode ${s.index}: seed ${seed}, "${task}", ${s.length} frames (${(s.length / args.fps).toFixed(1)} s) kept`);
+      } else {
+        await svc.discardEpisode();
+        failed.push(seed);
+        log(`seed ${seed}: "${task}" not completed in ${(tick / args.fps).toFixed(1)} s, discarded (episode ${index} will be the next success)`);
+      }
+    }
+  } finally {
+    await svc.closeDataset({ save: false });
+  }
+  const wallS = (performance.now() - started) / 1000;
+  const summary: RecordSummary = {
+    out: args.out,
+    attempted: args.episodes,
+    kept: kept.length,
+    discarded: failed.length,
+    discardedSeeds: failed,
+    frames: kept.reduce((a, k) => a + k.frames, 0),
+    simulatedSeconds: Number(simSeconds.toFixed(2)),
+    wallSeconds: Number(wallS.toFixed(2)),
+    speedVsRealTime: Number((simSeconds / wallS).toFixed(2)),
+  };
+  log(`kept ${kept.length} of ${args.episodes} episodes (only successful episodes are kept)`);
+  return summary;
+}
+
+const isMain = process.argv[1] !== undefined && /cli\.ts$/.test(process.argv[1]);
+if (isMain) {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  recordFromSim(args)
+    .then((summary) => {
+      console.log(JSON.stringify(summary));
+    })
+    .catch((err: unknown) => {
+      const e = toErrorData(err);
+      console.error(`record failed: ${e.message}`);
+      console.log(JSON.stringify({ error: e }));
+      process.exit(1);
+    });
+}
+
+export { parseArgs };

@@ -1,0 +1,531 @@
+/**
+ * LeRobotDataset v3.0 on disk (I/O). Owns the folder: creates or opens it, appends finished
+ * episodes, deletes episodes, recovers an episode interrupted by a crash.
+ *
+ * Durability model (see README.md):
+ * - every episode gets its own data file, annotations file and one mp4 per camera (LeRobot's
+ *   "split" layout; LeRobot itself writes this with small size limits), written to a temp name,
+ *   fsynced and renamed, so no file that the metadata references is ever rewritten in place;
+ * - `meta/episodes/chunk-000/file-000.parquet` is the commit point: it is replaced atomically
+ *   (temp + fsync + rename + directory fsync) after the episode's files are durable; then
+ *   `meta/stats.json` and `meta/info.json` are replaced the same way;
+ * - on open, files nobody references (a crash before the commit) and temp files are removed,
+ *   and info.json/stats.json are rebuilt from the episodes table if a crash hit between the
+ *   commit and their rewrite. Episode indices are positional, so they never have gaps;
+ * - the episode being recorded lives in `.reins/open-episode/` (a frame journal plus one
+ *   fragmented mp4 per camera); after a kill it is reported by `openEpisode()` and can be
+ *   recovered (`recoverOpen`) or discarded (`discardOpen`).
+ */
+import { promises as fsp } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, relative } from 'node:path';
+import { ReinsError } from '../common/errors';
+import {
+  buildFeatures,
+  buildInfo,
+  chunkFile,
+  configFromInfo,
+  dataPath,
+  annotationsPath,
+  videoPath,
+  fileSeq,
+  huggingfaceMetadata,
+  videoKey,
+  EPISODES_META_PATH,
+  CONTROL_SOURCE_CODES,
+  type DatasetConfig,
+  type InfoJson,
+} from './features';
+import { buildColumns, columnStats, decodeJournal, orderStatsByFeatures, ANNOTATION_COLUMNS, ANNOTATION_FIELDS, type EpisodeColumns, type FrameRow } from './episode';
+import { decodeColumns, decodeEpisodesTable, decodeTasksTable, encodeAnnotationsTable, encodeDataTable, encodeEpisodesTable, encodeTasksTable, type EpisodeMeta } from './parquet';
+import { aggregateStats, orderedStats, vectorStats, ImageStatsAccumulator, type FeatureStats, type StatsMap } from './stats';
+import { atomicWrite, durableRename, exists, ioError, isTmpName, tmpName } from './fsutil';
+import { countDecodableFrames, ffmpegBin, remuxEpisode } from './encoder';
+
+export const STAGING_DIR = '.reins/open-episode';
+const LOCK_FILE = '.reins/lock';
+const REINS_META = 'meta/reins.json';
+
+export interface StagedEpisodeManifest {
+  task: string;
+  startedAt: string; // ISO wall-clock time
+  fps: number;
+  cameras: string[];
+}
+
+export interface OpenEpisodeInfo {
+  task: string;
+  startedAt: string;
+  /** Complete frames in the journal (the recoverable length may be shorter if a video is cut shorter). */
+  frames: number;
+  cameras: string[];
+}
+
+export interface FinishedEpisode {
+  task: string;
+  rows: readonly FrameRow[];
+  /** Per camera key: staged fragmented mp4 and how many frames it holds. */
+  videos: Record<string, { staged: string; frames: number }>;
+  /** Per camera key: image stats (ImageStatsAccumulator.result()). */
+  imageStats: Record<string, FeatureStats>;
+}
+
+export interface EpisodeData {
+  columns: EpisodeColumns;
+  /** Absolute mp4 path and the episode's range inside it, per camera key. */
+  videos: Record<string, { path: string; from: number; to: number }>;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  const b = await fsp.readFile(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export class LeRobotDataset {
+  private eps: EpisodeMeta[] = [];
+  private taskList: string[] = [];
+  private locked = false;
+
+  private constructor(
+    readonly root: string,
+    readonly config: DatasetConfig,
+  ) {}
+
+  // ---------- lifecycle ----------
+
+  /** Creates a new, empty dataset. Refuses a folder that already holds one. */
+  static async create(root: string, config: DatasetConfig): Promise<LeRobotDataset> {
+    validateConfig(config);
+    if (await exists(join(root, 'meta/info.json'))) {
+      throw new ReinsError('recording_error', `A dataset already exists in ${root}. Open it to append episodes, or choose another folder.`);
+    }
+    const ds = new LeRobotDataset(root, config);
+    try {
+      await fsp.mkdir(join(root, 'meta'), { recursive: true });
+      await ds.acquireLock();
+      await atomicWrite(join(root, 'meta/tasks.parquet'), encodeTasksTable([]));
+      await ds.writeReinsMeta();
+      await atomicWrite(join(root, 'meta/info.json'), JSON.stringify(ds.info(), null, 4));
+    } catch (err) {
+      await ds.close();
+      throw ioError(err, 'creating the dataset');
+    }
+    return ds;
+  }
+
+  /** Opens an existing dataset written by Reins for appending, review, delete and recovery. */
+  static async open(root: string, repoId?: string): Promise<LeRobotDataset> {
+    let info: InfoJson;
+    try {
+      info = JSON.parse(await fsp.readFile(join(root, 'meta/info.json'), 'utf8')) as InfoJson;
+    } catch (err) {
+      throw new ReinsError('not_found', `No LeRobot dataset in ${root} (meta/info.json is missing or unreadable).`, { cause: String(err) });
+    }
+    let config: DatasetConfig;
+    try {
+      config = configFromInfo(info, repoId ?? root.split(/[\\/]/).filter(Boolean).slice(-1)[0] ?? 'dataset');
+    } catch (err) {
+      throw new ReinsError('recording_error', `Cannot open ${root}: ${(err as Error).message}.`);
+    }
+    const expected = Object.keys(buildFeatures(config));
+    const actual = Object.keys(info.features);
+    if (expected.length !== actual.length || expected.some((k) => !(k in info.features))) {
+      throw new ReinsError('recording_error', `${root} was not written by Reins (features ${actual.join(', ')}); Reins can read it but not append to it.`);
+    }
+    const ds = new LeRobotDataset(root, config);
+    await ds.acquireLock();
+    try {
+      const tasksPath = join(root, 'meta/tasks.parquet');
+      ds.taskList = (await exists(tasksPath)) ? decodeTasksTable(await readBytes(tasksPath)) : [];
+      const epPath = join(root, EPISODES_META_PATH);
+      ds.eps = (await exists(epPath)) ? decodeEpisodesTable(await readBytes(epPath)) : [];
+      ds.eps.forEach((e, i) => {
+        if (e.episodeIndex !== i) throw new ReinsError('recording_error', `Episode table of ${root} is inconsistent: row ${i} holds episode ${e.episodeIndex}.`);
+      });
+      await ds.collectGarbage();
+      const totals = ds.totals();
+      if (info.total_episodes !== totals.episodes || info.total_frames !== totals.frames || info.total_tasks !== totals.tasks || !(await exists(join(root, 'meta/stats.json')))) {
+        await ds.writeSummaryMeta(); // a crash hit between the commit and the info/stats rewrite
+      }
+    } catch (err) {
+      await ds.close();
+      throw err instanceof ReinsError ? err : ioError(err, 'opening the dataset');
+    }
+    return ds;
+  }
+
+  async close(): Promise<void> {
+    if (!this.locked) return;
+    this.locked = false;
+    await fsp.rm(join(this.root, LOCK_FILE), { force: true }).catch(() => undefined);
+  }
+
+  private async acquireLock(): Promise<void> {
+    const path = join(this.root, LOCK_FILE);
+    await fsp.mkdir(join(this.root, '.reins'), { recursive: true });
+    try {
+      const pid = parseInt(await fsp.readFile(path, 'utf8'), 10);
+      if (Number.isFinite(pid) && pid !== process.pid && pidAlive(pid)) {
+        throw new ReinsError('busy', `The dataset in ${this.root} is open in another Reins process (pid ${pid}). Close it there first.`);
+      }
+    } catch (err) {
+      if (err instanceof ReinsError) throw err;
+    }
+    await atomicWrite(path, String(process.pid));
+    this.locked = true;
+  }
+
+  // ---------- queries ----------
+
+  get episodes(): readonly EpisodeMeta[] {
+    return this.eps;
+  }
+  get tasks(): readonly string[] {
+    return this.taskList;
+  }
+  get totalFrames(): number {
+    return this.eps.length > 0 ? this.eps[this.eps.length - 1]!.to : 0;
+  }
+  get cameraKeys(): string[] {
+    return this.config.cameras.map((c) => c.key);
+  }
+  stagingDir(): string {
+    return join(this.root, STAGING_DIR);
+  }
+
+  totals(): { episodes: number; frames: number; tasks: number } {
+    return { episodes: this.eps.length, frames: this.totalFrames, tasks: this.taskList.length };
+  }
+
+  info(): InfoJson {
+    return buildInfo(this.config, this.totals());
+  }
+
+  private featureKeys(): string[] {
+    return Object.keys(buildFeatures(this.config));
+  }
+
+  private nextSeq(): number {
+    let max = -1;
+    for (const e of this.eps) {
+      max = Math.max(max, fileSeq(e.dataChunk, e.dataFile));
+      for (const v of Object.values(e.videos)) max = Math.max(max, fileSeq(v.chunk, v.file));
+    }
+    return max + 1;
+  }
+
+  /** The interrupted episode left by a crash, if any. */
+  async openEpisode(): Promise<OpenEpisodeInfo | undefined> {
+    const dir = this.stagingDir();
+    let manifest: StagedEpisodeManifest;
+    try {
+      manifest = JSON.parse(await fsp.readFile(join(dir, 'episode.json'), 'utf8')) as StagedEpisodeManifest;
+    } catch {
+      return undefined;
+    }
+    const journal = await fsp.readFile(join(dir, 'frames.ndjson'), 'utf8').catch(() => '');
+    return { task: manifest.task, startedAt: manifest.startedAt, frames: decodeJournal(journal).length, cameras: manifest.cameras };
+  }
+
+  // ---------- writing ----------
+
+  /** Makes a finished episode durable and commits it. The dataset on disk is unchanged if this throws. */
+  async appendEpisode(ep: FinishedEpisode): Promise<EpisodeMeta> {
+    const cams = this.cameraKeys;
+    let n = ep.rows.length;
+    for (const k of cams) n = Math.min(n, ep.videos[k]?.frames ?? 0);
+    if (n === 0) throw new ReinsError('recording_error', 'The episode has no frames; nothing was saved.');
+    const rows = ep.rows.slice(0, n);
+
+    const episodeIndex = this.eps.length;
+    const from = this.totalFrames;
+    const newTasks = this.taskList.includes(ep.task) ? this.taskList : [...this.taskList, ep.task];
+    const taskIndex = newTasks.indexOf(ep.task);
+    const { chunk, file } = chunkFile(this.nextSeq());
+    const cols = buildColumns(rows, this.config.jointNames.length, this.config.fps, cams, episodeIndex, from, taskIndex);
+    const stats = columnStats(cols);
+    for (const k of cams) stats[videoKey(k)] = orderedStats(ep.imageStats[k] ?? new ImageStatsAccumulator(1, 1).result());
+
+    const written: string[] = [];
+    const meta: EpisodeMeta = {
+      episodeIndex,
+      tasks: [ep.task],
+      length: n,
+      dataChunk: chunk,
+      dataFile: file,
+      from,
+      to: from + n,
+      videos: {},
+      stats: orderStatsByFeatures(stats, this.featureKeys()),
+    };
+    try {
+      await this.writeEpisodeTables(cols, chunk, file, written);
+      await Promise.all(
+        cams.map(async (k) => {
+          const dst = join(this.root, videoPath(k, chunk, file));
+          await fsp.mkdir(join(dst, '..'), { recursive: true });
+          const tmp = tmpName(dst);
+          written.push(tmp, dst);
+          await remuxEpisode(ep.videos[k]!.staged, tmp, n, this.config.fps);
+          await durableRename(tmp, dst);
+          meta.videos[videoKey(k)] = { chunk, file, from: 0, to: n / this.config.fps };
+        }),
+      );
+      meta.videos = Object.fromEntries(cams.map((k) => [videoKey(k), meta.videos[videoKey(k)]!]));
+      if (newTasks !== this.taskList) await atomicWrite(join(this.root, 'meta/tasks.parquet'), encodeTasksTable(newTasks));
+      await this.commitEpisodes([...this.eps, meta]);
+    } catch (err) {
+      for (const p of written) await fsp.rm(p, { force: true }).catch(() => undefined);
+      throw ioError(err, 'saving the episode');
+    }
+    this.eps.push(meta);
+    this.taskList = newTasks;
+    await this.writeSummaryMeta().catch((err: unknown) => {
+      // committed already; info/stats are rebuilt on next open
+      throw ioError(err, 'updating info.json');
+    });
+    return meta;
+  }
+
+  private async writeEpisodeTables(cols: EpisodeColumns, chunk: number, file: number, written: string[]): Promise<void> {
+    const features = buildFeatures(this.config);
+    const d = join(this.root, dataPath(chunk, file));
+    written.push(d);
+    await atomicWrite(d, encodeDataTable(cols, huggingfaceMetadata(features)));
+    const a = join(this.root, annotationsPath(chunk, file));
+    written.push(a);
+    await atomicWrite(a, encodeAnnotationsTable(cols, this.cameraKeys));
+  }
+
+  private async commitEpisodes(rows: EpisodeMeta[]): Promise<void> {
+    const bytes = encodeEpisodesTable(rows, this.cameraKeys.map(videoKey), this.featureKeys());
+    await atomicWrite(join(this.root, EPISODES_META_PATH), bytes);
+  }
+
+  private async writeSummaryMeta(): Promise<void> {
+    if (this.eps.length > 0) {
+      const agg = aggregateStats(this.eps.map((e) => e.stats));
+      await atomicWrite(join(this.root, 'meta/stats.json'), JSON.stringify(orderStatsByFeatures(agg, this.featureKeys()), null, 4));
+    } else {
+      await fsp.rm(join(this.root, 'meta/stats.json'), { force: true });
+    }
+    await atomicWrite(join(this.root, 'meta/info.json'), JSON.stringify(this.info(), null, 4));
+  }
+
+  private async writeReinsMeta(): Promise<void> {
+    const doc = {
+      writer: 'reins',
+      note: 'Extra per-frame columns and side files written by Reins; LeRobot ignores this file.',
+      extra_columns: {
+        intervention: 'bool: the operator (not the policy) commanded this frame',
+        control_source: { dtype: 'int64', codes: CONTROL_SOURCE_CODES },
+        capture_time: 'float64: seconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
+      },
+      annotations: {
+        path: 'annotations/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet (same chunk/file index as the data file)',
+        columns: ['index', 'episode_index', 'frame_index', ...ANNOTATION_FIELDS.map((f) => ANNOTATION_COLUMNS[f]), 'capture_time/<camera key>'],
+      },
+    };
+    await atomicWrite(join(this.root, REINS_META), JSON.stringify(doc, null, 2));
+  }
+
+  /** Removes an episode; later episodes move down by one, the dataset is rewritten consistently. */
+  async deleteEpisode(index: number): Promise<void> {
+    if (!Number.isInteger(index) || index < 0 || index >= this.eps.length) {
+      throw new ReinsError('not_found', `There is no episode ${index} (the dataset has ${this.eps.length}).`);
+    }
+    const del = this.eps[index]!;
+    const cams = this.cameraKeys;
+    const oldFiles: string[] = [...this.episodeFiles(del)];
+    const written: string[] = [];
+    const next: EpisodeMeta[] = this.eps.slice(0, index);
+    let seq = this.nextSeq();
+    try {
+      for (const e of this.eps.slice(index + 1)) {
+        const data = await this.readColumns(e);
+        const newIndex = e.episodeIndex - 1;
+        const from = e.from - del.length;
+        const cols: EpisodeColumns = {
+          ...data,
+          episodeIndex: data.episodeIndex.map(() => BigInt(newIndex)),
+          index: data.index.map((_, i) => BigInt(from + i)),
+        };
+        const { chunk, file } = chunkFile(seq++);
+        await this.writeEpisodeTables(cols, chunk, file, written);
+        oldFiles.push(join(this.root, dataPath(e.dataChunk, e.dataFile)), join(this.root, annotationsPath(e.dataChunk, e.dataFile)));
+        const stats: StatsMap = { ...e.stats };
+        stats.episode_index = vectorStats(Float64Array.from(cols.episodeIndex, Number), cols.length, 1);
+        stats.index = vectorStats(Float64Array.from(cols.index, Number), cols.length, 1);
+        next.push({ ...e, episodeIndex: newIndex, from, to: from + e.length, dataChunk: chunk, dataFile: file, stats: orderStatsByFeatures(stats, this.featureKeys()) });
+      }
+      await this.commitEpisodes(next);
+    } catch (err) {
+      for (const p of written) await fsp.rm(p, { force: true }).catch(() => undefined);
+      throw ioError(err, `deleting episode ${index}`);
+    }
+    this.eps = next;
+    await this.writeSummaryMeta();
+    void cams;
+    for (const p of oldFiles) await fsp.rm(p, { force: true }).catch(() => undefined);
+  }
+
+  private episodeFiles(e: EpisodeMeta): string[] {
+    const out = [join(this.root, dataPath(e.dataChunk, e.dataFile)), join(this.root, annotationsPath(e.dataChunk, e.dataFile))];
+    for (const k of this.cameraKeys) {
+      const v = e.videos[videoKey(k)];
+      if (v) out.push(join(this.root, videoPath(k, v.chunk, v.file)));
+    }
+    return out;
+  }
+
+  /** Removes temp files and files no committed episode references (left by a crash before a commit). */
+  private async collectGarbage(): Promise<void> {
+    const keep = new Set<string>();
+    for (const e of this.eps) for (const p of this.episodeFiles(e)) keep.add(relative(this.root, p));
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fsp.readdir(join(this.root, dir), { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const ent of entries) {
+        const rel = join(dir, ent.name);
+        if (ent.isDirectory()) await walk(rel);
+        else if (isTmpName(ent.name)) await fsp.rm(join(this.root, rel), { force: true });
+        else if (dir !== 'meta' && !dir.startsWith('meta') && /^file-\d{3}\.(parquet|mp4)$/.test(ent.name) && !keep.has(rel)) {
+          await fsp.rm(join(this.root, rel), { force: true });
+        }
+      }
+    };
+    for (const top of ['data', 'videos', 'annotations', 'meta']) await walk(top);
+  }
+
+  // ---------- reading back ----------
+
+  private async readColumns(e: EpisodeMeta): Promise<EpisodeColumns> {
+    const { columns: d, rows } = decodeColumns(await readBytes(join(this.root, dataPath(e.dataChunk, e.dataFile))));
+    const annPath = join(this.root, annotationsPath(e.dataChunk, e.dataFile));
+    const ann = (await exists(annPath)) ? decodeColumns(await readBytes(annPath)).columns : {};
+    const pick: number[] = [];
+    for (let i = 0; i < rows; i++) if (Number(d.episode_index![i]) === e.episodeIndex) pick.push(i);
+    const dim = this.config.jointNames.length;
+    const n = pick.length;
+    const flat = (col: unknown[]): Float32Array => {
+      const out = new Float32Array(n * dim);
+      pick.forEach((r, i) => out.set(col[r] as number[], i * dim));
+      return out;
+    };
+    const big = (col: unknown[] | undefined): BigInt64Array => BigInt64Array.from(pick, (r) => BigInt(Number(col?.[r] ?? 0)));
+    const annotations = Object.fromEntries(ANNOTATION_FIELDS.map((f) => [f, pick.map((r) => (ann[ANNOTATION_COLUMNS[f]]?.[r] as string | null | undefined) ?? null)])) as EpisodeColumns['annotations'];
+    const cameraTimes: Record<string, Float64Array> = {};
+    for (const k of this.cameraKeys) cameraTimes[k] = Float64Array.from(pick, (r) => (ann[`capture_time/${k}`]?.[r] as number | null | undefined) ?? NaN);
+    return {
+      length: n,
+      dim,
+      state: flat(d['observation.state']!),
+      action: flat(d.action!),
+      intervention: pick.map((r) => Boolean(d.intervention?.[r])),
+      controlSource: big(d.control_source),
+      captureTime: Float64Array.from(pick, (r) => Number(d.capture_time?.[r] ?? NaN)),
+      timestamp: Float32Array.from(pick, (r) => Number(d.timestamp![r])),
+      frameIndex: big(d.frame_index),
+      episodeIndex: big(d.episode_index),
+      index: big(d.index),
+      taskIndex: big(d.task_index),
+      annotations,
+      cameraTimes,
+    };
+  }
+
+  async readEpisode(index: number): Promise<EpisodeData> {
+    const e = this.eps[index];
+    if (!e) throw new ReinsError('not_found', `There is no episode ${index} (the dataset has ${this.eps.length}).`);
+    const columns = await this.readColumns(e);
+    const videos: EpisodeData['videos'] = {};
+    for (const k of this.cameraKeys) {
+      const v = e.videos[videoKey(k)]!;
+      videos[k] = { path: join(this.root, videoPath(k, v.chunk, v.file)), from: v.from, to: v.to };
+    }
+    return { columns, videos };
+  }
+
+  // ---------- crash recovery ----------
+
+  /** Saves the interrupted episode (as many frames as every camera and the journal hold). */
+  async recoverOpen(): Promise<EpisodeMeta | undefined> {
+    const dir = this.stagingDir();
+    const open = await this.openEpisode();
+    if (!open) return undefined;
+    const rows = decodeJournal(await fsp.readFile(join(dir, 'frames.ndjson'), 'utf8').catch(() => ''));
+    let n = rows.length;
+    const videos: FinishedEpisode['videos'] = {};
+    for (const cam of this.config.cameras) {
+      const staged = join(dir, `${cam.key}.mp4`);
+      const frames = (await exists(staged)) ? await countDecodableFrames(staged) : 0;
+      videos[cam.key] = { staged, frames };
+      n = Math.min(n, frames);
+    }
+    if (n === 0) {
+      await this.discardOpen();
+      return undefined;
+    }
+    const imageStats: Record<string, FeatureStats> = {};
+    for (const cam of this.config.cameras) imageStats[cam.key] = await imageStatsFromVideo(videos[cam.key]!.staged, n, cam.width, cam.height);
+    const meta = await this.appendEpisode({ task: open.task, rows: rows.slice(0, n), videos, imageStats });
+    await fsp.rm(dir, { recursive: true, force: true });
+    return meta;
+  }
+
+  async discardOpen(): Promise<void> {
+    await fsp.rm(this.stagingDir(), { recursive: true, force: true });
+  }
+}
+
+function validateConfig(c: DatasetConfig): void {
+  const bad = (m: string): never => {
+    throw new ReinsError('bad_request', m);
+  };
+  if (!Number.isInteger(c.fps) || c.fps <= 0 || c.fps > 1000) bad(`fps must be a positive integer (got ${c.fps}).`);
+  if (c.jointNames.length === 0) bad('At least one joint name is needed.');
+  const keys = new Set<string>();
+  for (const cam of c.cameras) {
+    if (!/^[A-Za-z0-9_-]+$/.test(cam.key)) bad(`Camera key "${cam.key}" may only use letters, digits, _ and -.`);
+    if (keys.has(cam.key)) bad(`Camera key "${cam.key}" is used twice.`);
+    keys.add(cam.key);
+    if (cam.width % 2 || cam.height % 2 || cam.width < 16 || cam.height < 16) bad(`Camera "${cam.key}" size ${cam.width}x${cam.height}: width and height must be even and at least 16 (yuv420p).`);
+    if (!c.video[cam.key]) bad(`No video settings for camera "${cam.key}".`);
+  }
+}
+
+/** Decodes the first `frames` frames at <= 150 px and accumulates LeRobot-style image stats. */
+export async function imageStatsFromVideo(path: string, frames: number, width: number, height: number): Promise<FeatureStats> {
+  const scale = Math.min(1, 150 / Math.max(width, height));
+  const w = Math.max(2, Math.round((width * scale) / 2) * 2);
+  const h = Math.max(2, Math.round((height * scale) / 2) * 2);
+  const acc = new ImageStatsAccumulator(w, h);
+  const frameBytes = w * h * 3;
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(ffmpegBin(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', path, '-frames:v', String(frames), '-vf', `scale=${w}:${h}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = Buffer.alloc(0);
+    p.stdout.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= frameBytes) {
+        acc.add(new Uint8Array(buf.buffer, buf.byteOffset, frameBytes));
+        buf = buf.subarray(frameBytes);
+      }
+    });
+    p.on('error', reject);
+    p.on('close', () => resolve());
+  });
+  return acc.result();
+}

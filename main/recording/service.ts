@@ -1,0 +1,273 @@
+/**
+ * RecordingService: the API the console (IPC / headless host) wires to the renderer's
+ * recording flow. One dataset open at a time; `sink` is the StepSink to attach to the loop
+ * once (it forwards to whichever recorder is current and ignores steps while idle).
+ */
+import type { StepRecord, StepSink } from '../control/types';
+import type { ControlSource, Problem } from '../common/types';
+import { ReinsError } from '../common/errors';
+import { LeRobotDataset, type OpenEpisodeInfo } from './dataset';
+import { DatasetRecorder, type EpisodeSummary, type RecorderStatus } from './recorder';
+import { availableParallelism } from 'node:os';
+import { autoCodec, chooseVideoSettings, requireFfmpeg } from './encoder';
+import { CONTROL_SOURCE_NAMES, jointFeatureNames, type CameraSpec, type DatasetConfig } from './features';
+import type { ReasoningFields } from '../common/types';
+import { ANNOTATION_FIELDS } from './episode';
+
+export interface CreateDatasetOptions {
+  /** Folder of the dataset (created). */
+  root: string;
+  /** '<user>/<name>' or a plain name; defaults to the folder name. */
+  repoId?: string;
+  fps: number;
+  /** LeRobot robot type, e.g. 'so101_follower'. */
+  robotType: string | null;
+  /** e.g. ['shoulder_pan', ..., 'gripper'] */
+  jointNames: string[];
+  cameras: CameraSpec[];
+  /** Default task text for new episodes. */
+  task?: string;
+  /** 'auto' (default): AV1 if this machine can encode all cameras in real time, else H.264 (see autoCodec). */
+  codec?: 'av1' | 'h264' | 'auto';
+  /** Recorder queue capacity in steps (default: one second). */
+  queueCapacity?: number;
+}
+
+export interface OpenDatasetOptions {
+  root: string;
+  repoId?: string;
+  task?: string;
+  queueCapacity?: number;
+}
+
+export interface DatasetSummary {
+  root: string;
+  repoId: string;
+  fps: number;
+  robotType: string | null;
+  jointNames: string[];
+  cameras: (CameraSpec & { codec: string })[];
+  totalEpisodes: number;
+  totalFrames: number;
+  tasks: string[];
+  task: string | null;
+  /** An episode interrupted by a crash, waiting for recover() or discardOpen(). */
+  openEpisode: OpenEpisodeInfo | null;
+}
+
+export interface EpisodeInfo {
+  index: number;
+  length: number;
+  task: string;
+  durationS: number;
+}
+
+export interface EpisodeReview extends EpisodeInfo {
+  fps: number;
+  /** Feature names, e.g. 'shoulder_pan.pos'. */
+  jointNames: string[];
+  /** frame_index / fps, seconds. */
+  timestamps: number[];
+  /** Real capture time of each step, seconds since the episode's first step. */
+  captureTimes: number[];
+  state: number[][];
+  action: number[][];
+  intervention: boolean[];
+  controlSource: ControlSource[];
+  /** ECoT annotations per frame (null where none). */
+  annotations: Record<keyof ReasoningFields, (string | null)[]>;
+  /** Per camera key: the mp4 and the episode's span in it (seek to from + timestamp). */
+  videos: Record<string, { path: string; fromS: number; toS: number }>;
+}
+
+export interface ReplayEpisode {
+  index: number;
+  fps: number;
+  jointNames: string[];
+  actions: number[][];
+}
+
+export interface RecordingStatus {
+  dataset: { root: string; totalEpisodes: number; totalFrames: number } | null;
+  recorder: RecorderStatus | null;
+}
+
+export interface RecordingServiceOptions {
+  onProblem?: (p: Problem) => void;
+}
+
+export class RecordingService {
+  private ds?: LeRobotDataset;
+  private rec?: DatasetRecorder;
+  private task: string | null = null;
+  private readonly opts: RecordingServiceOptions;
+  /** Attach once to the loop; forwards steps to the current recorder. */
+  readonly sink: StepSink = { onStep: (s: StepRecord) => this.rec?.onStep(s) };
+
+  constructor(opts: RecordingServiceOptions = {}) {
+    this.opts = opts;
+  }
+
+  async createDataset(o: CreateDatasetOptions): Promise<DatasetSummary> {
+    await this.ensureClosed();
+    requireFfmpeg();
+    const codec = o.codec === 'av1' || o.codec === 'h264' ? o.codec : autoCodec(o.cameras, o.fps, availableParallelism());
+    const config: DatasetConfig = {
+      repoId: o.repoId ?? o.root.split(/[\\/]/).filter(Boolean).slice(-1)[0] ?? 'dataset',
+      fps: o.fps,
+      robotType: o.robotType,
+      jointNames: o.jointNames,
+      cameras: o.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })),
+      video: Object.fromEntries(o.cameras.map((c) => [c.key, chooseVideoSettings(c, codec)])),
+    };
+    this.ds = await LeRobotDataset.create(o.root, config);
+    this.rec = new DatasetRecorder(this.ds, this.recorderOpts(o.queueCapacity));
+    this.task = o.task ?? null;
+    return this.summary();
+  }
+
+  /** Opens an existing dataset to append (resume), review, delete or recover. */
+  async openDataset(o: OpenDatasetOptions): Promise<DatasetSummary> {
+    await this.ensureClosed();
+    this.ds = await LeRobotDataset.open(o.root, o.repoId);
+    this.rec = new DatasetRecorder(this.ds, this.recorderOpts(o.queueCapacity));
+    this.task = o.task ?? this.ds.tasks[this.ds.tasks.length - 1] ?? null;
+    return this.summary();
+  }
+
+  /** Closes the dataset; an episode in progress is saved unless save is false. */
+  async closeDataset(opts: { save?: boolean } = {}): Promise<void> {
+    await this.rec?.close(opts);
+    this.rec = undefined;
+    this.ds = undefined;
+  }
+
+  private async ensureClosed(): Promise<void> {
+    if (this.rec?.status().state === 'recording') throw new ReinsError('busy', 'An episode is being recorded; end or discard it before switching datasets.');
+    await this.closeDataset();
+  }
+
+  private recorderOpts(queueCapacity?: number): ConstructorParameters<typeof DatasetRecorder>[1] {
+    const o: ConstructorParameters<typeof DatasetRecorder>[1] = {};
+    if (this.opts.onProblem) o.onProblem = this.opts.onProblem;
+    if (queueCapacity !== undefined) o.queueCapacity = queueCapacity;
+    return o;
+  }
+
+  private need(): { ds: LeRobotDataset; rec: DatasetRecorder } {
+    if (!this.ds || !this.rec) throw new ReinsError('recording_error', 'No dataset is open: create or open one first.');
+    return { ds: this.ds, rec: this.rec };
+  }
+
+  async summary(): Promise<DatasetSummary> {
+    const { ds } = this.need();
+    const c = ds.config;
+    return {
+      root: ds.root,
+      repoId: c.repoId,
+      fps: c.fps,
+      robotType: c.robotType,
+      jointNames: jointFeatureNames(c.jointNames),
+      cameras: c.cameras.map((cam) => ({ ...cam, codec: c.video[cam.key]!.codec })),
+      totalEpisodes: ds.episodes.length,
+      totalFrames: ds.totalFrames,
+      tasks: [...ds.tasks],
+      task: this.task,
+      openEpisode: (await ds.openEpisode()) ?? null,
+    };
+  }
+
+  setTask(task: string): void {
+    if (!task.trim()) throw new ReinsError('bad_request', 'The task text is empty.');
+    this.task = task;
+  }
+
+  /** Starts recording the next episode (index = current episode count). */
+  async startEpisode(task?: string): Promise<{ index: number; task: string }> {
+    const { ds, rec } = this.need();
+    const t = task ?? this.task;
+    if (!t) throw new ReinsError('bad_request', 'Set the task text (what the robot should do) before recording.');
+    await rec.startEpisode(t);
+    this.task = t;
+    return { index: ds.episodes.length, task: t };
+  }
+
+  endEpisode(): Promise<EpisodeSummary> {
+    return this.need().rec.endEpisode();
+  }
+
+  discardEpisode(): Promise<void> {
+    return this.need().rec.discardEpisode();
+  }
+
+  listEpisodes(): EpisodeInfo[] {
+    const { ds } = this.need();
+    return ds.episodes.map((e) => ({ index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / ds.config.fps }));
+  }
+
+  async deleteEpisode(index: number): Promise<EpisodeInfo[]> {
+    const { ds, rec } = this.need();
+    const st = rec.status().state;
+    if (st === 'recording' || st === 'saving') throw new ReinsError('busy', 'Finish the current episode before deleting one.');
+    await ds.deleteEpisode(index);
+    return this.listEpisodes();
+  }
+
+  async readEpisode(index: number): Promise<EpisodeReview> {
+    const { ds } = this.need();
+    const { columns: c, videos } = await ds.readEpisode(index);
+    const meta = ds.episodes[index]!;
+    const rows = (a: Float32Array): number[][] => Array.from({ length: c.length }, (_, i) => Array.from(a.subarray(i * c.dim, (i + 1) * c.dim)));
+    const annotations = Object.fromEntries(ANNOTATION_FIELDS.map((f) => [f, c.annotations[f]])) as EpisodeReview['annotations'];
+    return {
+      index,
+      length: c.length,
+      task: meta.tasks[0] ?? '',
+      durationS: c.length / ds.config.fps,
+      fps: ds.config.fps,
+      jointNames: jointFeatureNames(ds.config.jointNames),
+      timestamps: Array.from(c.timestamp),
+      captureTimes: Array.from(c.captureTime),
+      state: rows(c.state),
+      action: rows(c.action),
+      intervention: c.intervention,
+      controlSource: Array.from(c.controlSource, (v) => CONTROL_SOURCE_NAMES[Number(v)] ?? 'hold'),
+      annotations,
+      videos: Object.fromEntries(Object.entries(videos).map(([k, v]) => [k, { path: v.path, fromS: v.from, toS: v.to }])),
+    };
+  }
+
+  /** The recorded actions of an episode, for replay through the loop (the safety clamp still applies there). */
+  async readActions(index: number): Promise<ReplayEpisode> {
+    const r = await this.readEpisode(index);
+    return { index, fps: r.fps, jointNames: r.jointNames, actions: r.action };
+  }
+
+  async recoveryInfo(): Promise<OpenEpisodeInfo | null> {
+    return (await this.need().ds.openEpisode()) ?? null;
+  }
+
+  /** Saves the episode a crash interrupted (as many frames as survived). */
+  async recover(): Promise<EpisodeInfo | null> {
+    const { ds, rec } = this.need();
+    const m = await rec.recover();
+    if (!m) return null;
+    return { index: m.episodeIndex, length: m.length, task: m.tasks[0] ?? '', durationS: m.length / ds.config.fps };
+  }
+
+  discardOpen(): Promise<void> {
+    return this.need().rec.discardOpen();
+  }
+
+  status(): RecordingStatus {
+    if (!this.ds || !this.rec) return { dataset: null, recorder: null };
+    return { dataset: { root: this.ds.root, totalEpisodes: this.ds.episodes.length, totalFrames: this.ds.totalFrames }, recorder: this.rec.status() };
+  }
+
+  /** For producers in simulated time: resolves when the recorder's queue has room. */
+  whenWritable(): Promise<void> {
+    return this.rec?.whenWritable() ?? Promise.resolve();
+  }
+}
+
+export type { EpisodeSummary, RecorderStatus, OpenEpisodeInfo, CameraSpec };

@@ -1,0 +1,187 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LeRobotDataset } from '../../../main/recording/dataset';
+import { DatasetRecorder } from '../../../main/recording/recorder';
+import { chooseVideoSettings } from '../../../main/recording/encoder';
+import type { DatasetConfig } from '../../../main/recording/features';
+import { JOINTS, feedEpisode, readRows, verifyDataset, syntheticStep } from './helpers';
+
+const CAMS = [
+  { key: 'front', width: 64, height: 64 },
+  { key: 'wrist', width: 64, height: 64 },
+];
+const TASK_A = 'pick up the red block and put it in the bowl';
+const TASK_B = 'push the green cube to the left side of the table';
+
+function config(): DatasetConfig {
+  return { repoId: 'local/test', fps: 30, robotType: 'so101_follower', jointNames: JOINTS, cameras: CAMS, video: Object.fromEntries(CAMS.map((c) => [c.key, chooseVideoSettings(c)])) };
+}
+
+test('records 3 episodes that verify against the reference schema; resume; delete', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const rec = new DatasetRecorder(ds);
+  const lengths = [20, 25, 30];
+  const tasks = [TASK_A, TASK_B, TASK_A];
+  for (let e = 0; e < 3; e++) {
+    await rec.startEpisode(tasks[e]!);
+    await feedEpisode(rec, lengths[e]!, e, CAMS);
+    const s = await rec.endEpisode();
+    assert.equal(s.index, e);
+    assert.equal(s.length, lengths[e]);
+    assert.equal(s.dropped, 0);
+  }
+  await rec.close();
+  const v = await verifyDataset(root);
+  assert.equal(v.info.total_episodes, 3);
+  assert.equal(v.info.total_frames, 75);
+  assert.deepEqual(v.tasks, [TASK_A, TASK_B]);
+  assert.equal(v.info.robot_type, 'so101_follower');
+  assert.deepEqual(v.info.features.action.names, JOINTS.map((j) => `${j}.pos`));
+  assert.deepEqual(v.info.features['observation.images.front'].shape, [64, 64, 3]);
+
+  // values survive exactly (float32), plus the Reins columns and the annotation side file
+  const rows = await readRows(join(root, 'data/chunk-000/file-001.parquet'));
+  const expected = syntheticStep(7, 1, CAMS);
+  assert.deepEqual(rows[7]!['observation.state'], expected.observation.state.map(Math.fround));
+  assert.deepEqual(rows[7]!.action, expected.action.map(Math.fround));
+  assert.equal(rows[1]!.intervention, true);
+  assert.equal(rows[5]!.intervention, false);
+  assert.equal(Number(rows[1]!.control_source), 2);
+  assert.equal(Number(rows[5]!.control_source), 1);
+  assert.ok(Math.abs((rows[3]!.capture_time as number) - 0.1) < 1e-9);
+  const ann = await readRows(join(root, 'annotations/chunk-000/file-001.parquet'));
+  assert.equal(ann.length, 25);
+  assert.equal(ann[6]!.subtask, 'sub 1');
+  assert.equal(ann[6]!.visible_objects, 'red block [1, 2, 3, 4]');
+  assert.equal(ann[0]!.task, null);
+  assert.ok(Math.abs((ann[3]!['capture_time/front'] as number) - (0.1 - 0.002)) < 1e-9);
+  const stats = JSON.parse(readFileSync(join(root, 'meta/stats.json'), 'utf8'));
+  assert.equal(stats['observation.images.front'].mean.length, 3);
+  assert.deepEqual(stats.frame_index.max, [29]);
+  assert.ok(stats['observation.images.front'].max[0][0][0] <= 1);
+
+  // resume: open the same folder and append
+  const ds2 = await LeRobotDataset.open(root);
+  assert.equal(ds2.episodes.length, 3);
+  const rec2 = new DatasetRecorder(ds2);
+  await rec2.startEpisode(TASK_B);
+  await feedEpisode(rec2, 10, 3, CAMS);
+  await rec2.endEpisode();
+  await verifyDataset(root);
+
+  // delete episode 1: later episodes move down, files rewritten, no gaps
+  await ds2.deleteEpisode(1);
+  const after = await verifyDataset(root);
+  assert.equal(after.info.total_episodes, 3);
+  assert.equal(after.info.total_frames, 60);
+  assert.deepEqual(after.episodes.map((e) => Number(e.length)), [20, 30, 10]);
+  const back = await ds2.readEpisode(1);
+  assert.deepEqual(Array.from(back.columns.state.slice(0, 6)), syntheticStep(0, 2, CAMS).observation.state.map(Math.fround));
+  assert.equal(back.columns.annotations.subtask[6], 'sub 1');
+  await rec2.close();
+  // no stray files remain
+  const dataFiles = readdirSync(join(root, 'data/chunk-000'));
+  assert.equal(dataFiles.length, 3, dataFiles.join(','));
+  assert.ok(!existsSync(join(root, '.reins/open-episode')));
+});
+
+test('discard drops an episode without a trace; empty dataset is valid', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const rec = new DatasetRecorder(ds);
+  await rec.startEpisode(TASK_A);
+  await feedEpisode(rec, 5, 0, CAMS);
+  await rec.discardEpisode();
+  await verifyDataset(root);
+  await rec.startEpisode(TASK_A);
+  await feedEpisode(rec, 8, 0, CAMS);
+  const s = await rec.endEpisode();
+  assert.equal(s.index, 0);
+  await rec.close();
+  const v = await verifyDataset(root);
+  assert.equal(v.info.total_frames, 8);
+  await assert.rejects(LeRobotDataset.create(root, config()), /already exists/);
+});
+
+test('a full queue drops steps instead of blocking the tick, and warns', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const problems: string[] = [];
+  const rec = new DatasetRecorder(ds, { queueCapacity: 4, onProblem: (p) => problems.push(p.id) });
+  await rec.startEpisode(TASK_A);
+  for (let i = 0; i < 40; i++) rec.onStep(syntheticStep(i, 0, CAMS)); // synchronously: no chance to drain
+  const st = rec.status();
+  assert.equal(st.queueDepth, 4);
+  assert.equal(st.dropped, 36);
+  assert.ok(problems.includes('recorder:dropped'));
+  const s = await rec.endEpisode();
+  assert.equal(s.length, 4);
+  await rec.close();
+  await verifyDataset(root);
+});
+
+test('warns live when the achieved rate falls below fps', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const problems: string[] = [];
+  const rec = new DatasetRecorder(ds, { onProblem: (p) => problems.push(p.id) });
+  t.after(() => rec.close({ save: false }));
+  await rec.startEpisode(TASK_A);
+  for (let i = 0; i < 40; i++) {
+    await rec.whenWritable();
+    rec.onStep(syntheticStep(i, 0, CAMS, 20)); // steps 50 ms apart in a 30 fps dataset
+  }
+  assert.ok(problems.includes('recorder:rate'));
+  assert.ok(rec.status().achievedFps < 21);
+  await rec.close({ save: false });
+});
+
+test('service: missing camera frames repeat the last one (counted), review gives arrays and video spans', async (t) => {
+  const { RecordingService } = await import('../../../main/recording/service');
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const svc = new RecordingService();
+  t.after(() => svc.closeDataset({ save: false }));
+  const s = await svc.createDataset({ root, repoId: 'me/demo', fps: 30, robotType: 'so101_follower', jointNames: JOINTS, cameras: CAMS, task: TASK_A, codec: 'h264' });
+  assert.equal(s.repoId, 'me/demo');
+  assert.deepEqual(s.cameras.map((c) => c.codec), ['h264', 'h264']);
+  assert.equal(s.openEpisode, null);
+  await assert.rejects(svc.endEpisode(), /No episode is being recorded/);
+  await svc.startEpisode();
+  for (let i = 0; i < 12; i++) {
+    const step = syntheticStep(i, 0, CAMS);
+    if (i % 3 === 1) delete step.observation.images.wrist; // the wrist camera had no new frame
+    await svc.whenWritable();
+    svc.sink.onStep(step);
+  }
+  const st = svc.status();
+  assert.equal(st.recorder?.state, 'recording');
+  assert.equal(st.recorder?.frames, 12);
+  const ep = await svc.endEpisode();
+  assert.equal(ep.length, 12);
+  assert.equal(svc.status().recorder?.missingFrames, 4);
+  await verifyDataset(root, { codec: 'h264' });
+  const r = await svc.readEpisode(0);
+  assert.equal(r.task, TASK_A);
+  assert.equal(r.state.length, 12);
+  assert.deepEqual(r.jointNames, JOINTS.map((j) => `${j}.pos`));
+  assert.equal(r.controlSource[0], 'operator');
+  assert.equal(r.intervention[0], true);
+  assert.ok(r.videos.front!.path.endsWith('videos/observation.images.front/chunk-000/file-000.mp4'));
+  assert.equal(r.videos.wrist!.toS, 12 / 30);
+  const ann = await readRows(join(root, 'annotations/chunk-000/file-000.parquet'));
+  assert.equal(ann[1]!['capture_time/wrist'], null);
+  assert.deepEqual(svc.listEpisodes(), [{ index: 0, length: 12, task: TASK_A, durationS: 12 / 30 }]);
+  await assert.rejects(svc.deleteEpisode(5), (e: Error & { code?: string }) => e.code === 'not_found');
+  assert.deepEqual(await svc.deleteEpisode(0), []);
+  const v = await verifyDataset(root);
+  assert.equal(v.info.total_episodes, 0);
+});
