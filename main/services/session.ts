@@ -13,6 +13,13 @@ import { ControlLoop } from '../control/loop';
 import type { Clock, PolicyRunner, StepRecord } from '../control/types';
 import { ApiServer, type CommandHandlers, type InvokeHandlers } from './api';
 import { ExpertRunner } from './expertRunner';
+import { listBundles } from './policies';
+import { mapActions, ReplayRunner } from './replay';
+import { createVlaRunner, type VlaRunner } from './vla';
+import { RecordingService, type DatasetSummary } from '../recording/service';
+import type { DatasetStatus } from '../common/contract';
+import { relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface SessionOptions {
   rateHz?: number;
@@ -24,7 +31,13 @@ export interface SessionOptions {
   telemetryHz?: number;
   clock?: Clock;
   log?: (msg: string) => void;
+  /** Folder of model bundles (default: models/bundles of this checkout). */
+  bundlesDir?: string;
+  /** How the inference child is started from a bundled build (Electron); default: child.ts via tsx. */
+  policyChildEntry?: { path: string; execArgv: string[] };
 }
+
+const DEFAULT_BUNDLES = resolve(fileURLToPath(new URL('../../models/bundles', import.meta.url)));
 
 const realClock: Clock = { nowMs: () => performance.now() };
 
@@ -43,6 +56,9 @@ export class ConsoleSession {
   private lastFrameSeq = new Map<string, number>();
   private readonly telemetryPeriodMs: number;
   private readonly opts: SessionOptions;
+  readonly recording: RecordingService;
+  private lastRecordingEmitMs = -Infinity;
+  private vla: VlaRunner | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.opts = opts;
@@ -58,6 +74,7 @@ export class ConsoleSession {
       clock: now,
       onError: (e) => this.onProblem({ id: 'camera:sim', severity: 'error', source: 'camera:sim', message: e.message, tip: 'Restart the console to restart the simulated cameras.', timeMs: now() }),
     }).cameras;
+    this.recording = new RecordingService({ onProblem: (p) => this.onProblem(p) });
     this.loop = this.makeLoop();
     this.api = new ApiServer(this.invokeHandlers(), this.commandHandlers(), now);
   }
@@ -71,6 +88,7 @@ export class ConsoleSession {
       task: this.world.task.instruction,
       onProblem: (p) => this.onProblem(p),
     });
+    loop.addSink(this.recording.sink);
     loop.addSink({ onStep: (s) => this.publish(s) });
     return loop;
   }
@@ -84,13 +102,16 @@ export class ConsoleSession {
   async stop(): Promise<void> {
     this.loop.stop();
     await this.loop.currentPolicy?.stop();
+    // An episode in progress is saved, not lost, when the console shuts down.
+    await this.recording.closeDataset({ save: true }).catch((err: Error) => this.onProblem({ id: 'recorder-close', severity: 'error', source: 'recorder', message: `Closing the dataset failed: ${err.message}`, timeMs: this.clock.nowMs() }));
     for (const c of this.cameras) await c.disconnect();
     await this.robot.disconnect();
   }
 
   /** Folders the host may serve read-only under /files/<name>/ (dataset videos for review). */
   fileRoots(): Record<string, string> {
-    return {};
+    const root = this.recording.status().dataset?.root;
+    return root ? { dataset: root } : {};
   }
 
   // ---- problems ----
@@ -121,7 +142,12 @@ export class ConsoleSession {
       success: this.world.isSuccess(),
     };
     this.api.emit('telemetry', t);
-    if (s.reasoning) this.api.emit('reasoning', { timeMs: now, fields: s.reasoning, partial: false });
+    if (now - this.lastRecordingEmitMs > 250 && this.recording.status().dataset) {
+      this.lastRecordingEmitMs = now;
+      this.api.emit('recording', this.datasetStatus());
+    }
+    // A VLA streams its reasoning through its own events (as it decodes); the expert's annotations ride on the step.
+    if (s.reasoning && !this.vla) this.api.emit('reasoning', { timeMs: now, fields: s.reasoning, partial: false });
     for (const [key, f] of Object.entries(s.observation.images)) {
       if (!f || this.lastFrameSeq.get(key) === f.seq) continue;
       this.lastFrameSeq.set(key, f.seq);
@@ -145,39 +171,95 @@ export class ConsoleSession {
       source: this.loop.estop ? 'estop' : this.loop.operatorInControl ? 'operator' : p ? 'policy' : 'hold',
       policy,
       problems: [...this.problems.values()],
+      ...(this.recording.status().dataset ? { dataset: this.datasetStatus() } : {}),
     };
   }
 
   // ---- policies ----
 
-  listPolicies(): PolicyInfo[] {
-    return [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }];
+  private get bundlesDir(): string {
+    return this.opts.bundlesDir ?? DEFAULT_BUNDLES;
+  }
+
+  async listPolicies(): Promise<PolicyInfo[]> {
+    const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name));
+    const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
+    return [...bundles.map(({ dir: _dir, ...info }) => info), ...expert];
   }
 
   async startPolicy(id: string, task?: string): Promise<PolicyStatus> {
     if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it (button or Space) before starting a policy.');
     let runner: PolicyRunner;
+    let vla: VlaRunner | undefined;
     if (id === 'expert') {
+      if (this.robot.type !== 'sim_so101') throw new ReinsError('bad_request', 'The scripted expert only drives the simulator.');
       if (task && task !== this.world.task.instruction) throw new ReinsError('bad_request', `The scripted expert solves the scene's own task ("${this.world.task.instruction}"); reset the scene to change it.`);
       runner = new ExpertRunner(() => new ScriptedExpert(this.world));
     } else {
-      throw new ReinsError('not_found', `No policy "${id}". Choose one from the list (policy.list).`);
+      const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name))).find((b) => b.id === id);
+      if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
+      if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
+      try {
+        vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
+          name: id,
+          settings: this.settings,
+          ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
+        });
+      } catch (err) {
+        const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+        throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+      }
+      this.attachVla(vla);
+      runner = vla;
     }
-    await this.loop.currentPolicy?.stop();
+    await this.stopCurrentPolicy();
+    if (task) this.loop.task = task;
     this.loop.handback();
     this.loop.setPolicy(runner);
+    this.vla = vla;
     this.policyId = id;
+    this.onProblem({ id: 'policy-error', cleared: true });
     this.api.emit('session', this.snapshot());
     return this.snapshot().policy;
   }
 
-  async stopPolicy(): Promise<PolicyStatus> {
+  private attachVla(v: VlaRunner): void {
+    v.on('reasoning', (e) => {
+      if (this.vla === v) this.api.emit('reasoning', { timeMs: this.clock.nowMs(), fields: e.fields, partial: !e.final });
+    });
+    v.on('timing', (t) => {
+      if (this.vla !== v) return;
+      this.api.emit('reasoning', {
+        timeMs: this.clock.nowMs(),
+        fields: this.loop.lastReasoningFields ?? {},
+        partial: false,
+        timing: { prefillMs: t.prefillMs + t.encoderMs, reasoningMs: t.reasoningMs, actionsMs: t.actionsMs, totalMs: t.roundTripMs, acceptedTokens: t.acceptedTokens, acceptanceLength: t.acceptLength, cacheHit: t.cacheHit },
+      });
+    });
+    v.on('problem', (err) => {
+      // The runner returns no actions after a crash: the arm holds (the arbiter's hold), the operator can jog.
+      this.onProblem({ id: 'policy-error', severity: 'error', source: 'policy', message: `The policy failed: ${err.message} The arm holds position.`, tip: 'Stop the policy and start it again; if it keeps failing, check the bundle.', timeMs: this.clock.nowMs() });
+    });
+  }
+
+  private async stopCurrentPolicy(): Promise<void> {
     const p = this.loop.currentPolicy;
     this.loop.setPolicy(undefined);
+    this.vla = undefined;
     this.policyId = undefined;
     await p?.stop();
+  }
+
+  async stopPolicy(): Promise<PolicyStatus> {
+    await this.stopCurrentPolicy();
     this.api.emit('session', this.snapshot());
     return { running: false };
+  }
+
+  setPolicySettings(a: Partial<PolicySettings>): PolicySettings {
+    this.settings = { ...this.settings, ...Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) };
+    this.vla?.setSettings(this.settings);
+    return this.settings;
   }
 
   resetScene(seed?: number, family?: TaskFamily): SessionSnapshot {
@@ -200,10 +282,7 @@ export class ConsoleSession {
       'policy.list': () => this.listPolicies(),
       'policy.start': (a) => this.startPolicy(a.policy, a.task),
       'policy.stop': () => this.stopPolicy(),
-      'policy.settings': (a) => {
-        this.settings = { ...this.settings, ...Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) };
-        return this.settings;
-      },
+      'policy.settings': (a) => this.setPolicySettings(a),
       ...this.hardwareHandlers(),
       ...this.datasetHandlers(),
     };
@@ -216,11 +295,109 @@ export class ConsoleSession {
     return { 'hardware.listPorts': none, 'hardware.connect': none, 'hardware.disconnect': none, 'hardware.torque': none, 'hardware.health': none, 'calibration.begin': none, 'calibration.sample': none, 'calibration.finish': none };
   }
 
-  private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
-    const none = (): never => {
-      throw new ReinsError('not_found', 'Recording is not wired into this session yet.');
+  datasetStatus(summary?: DatasetSummary): DatasetStatus {
+    const st = this.recording.status();
+    const r = st.recorder;
+    const recording = r !== null && (r.state === 'recording' || r.state === 'saving');
+    const fps = r?.fps ?? summary?.fps ?? 0;
+    return {
+      root: st.dataset?.root ?? summary?.root ?? '',
+      repoId: summary?.repoId ?? this.datasetRepoId ?? '',
+      fps,
+      episodes: st.dataset?.totalEpisodes ?? 0,
+      frames: st.dataset?.totalFrames ?? 0,
+      recording,
+      ...(recording && r!.episodeIndex !== null ? { episodeIndex: r!.episodeIndex, episodeFrames: r!.frames, episodeSeconds: fps ? r!.frames / fps : 0 } : {}),
+      dropped: r?.dropped ?? 0,
+      ...(r && Number.isFinite(r.achievedFps) ? { achievedFps: r.achievedFps } : {}),
+      ...(summary?.openEpisode ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: summary.openEpisode.frames } } : {}),
     };
-    return { 'dataset.open': none, 'dataset.status': () => null, 'dataset.startEpisode': none, 'dataset.endEpisode': none, 'dataset.discardEpisode': none, 'dataset.close': none, 'dataset.episodes': none, 'dataset.episode': none, 'dataset.deleteEpisode': none, 'dataset.recover': none, 'dataset.replay': none };
+  }
+
+  private datasetRepoId: string | undefined;
+
+  private async openDataset(a: { root: string; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
+    const summary = a.create
+      ? await this.recording.createDataset({
+          root: a.root,
+          repoId: a.repoId,
+          fps: a.fps,
+          robotType: this.robot.type,
+          jointNames: this.robot.joints.map((j) => j.name),
+          cameras: this.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })),
+          task: a.task,
+        })
+      : await this.recording.openDataset({ root: a.root, repoId: a.repoId, task: a.task });
+    if (!a.create) {
+      const names = this.robot.joints.map((j) => j.name).join(',');
+      if (summary.jointNames.join(',') !== names) {
+        await this.recording.closeDataset({ save: false });
+        throw new ReinsError('bad_request', `This dataset was recorded with joints ${summary.jointNames.join(', ')}; the connected robot has ${names.replaceAll(',', ', ')}. Open it with the same robot, or create a new dataset.`);
+      }
+      if (summary.fps !== this.loop.rateHz) this.onProblem({ id: 'dataset-fps', severity: 'warning', source: 'recorder', message: `The dataset is ${summary.fps} fps but the loop runs at ${this.loop.rateHz} Hz: every tick is recorded, so timestamps will not match real time.`, tip: `Restart with --rate ${summary.fps}.`, timeMs: this.clock.nowMs() });
+    }
+    this.datasetRepoId = summary.repoId;
+    return this.datasetStatus(summary);
+  }
+
+  private async episodeForReview(index: number) {
+    const r = await this.recording.readEpisode(index);
+    const root = this.recording.status().dataset!.root;
+    const videos: Record<string, { url: string; fromS: number; toS: number }> = {};
+    for (const [key, v] of Object.entries(r.videos)) {
+      const rel = relative(root, v.path).split(sep).map(encodeURIComponent).join('/');
+      videos[key] = { url: `/files/dataset/${rel}`, fromS: v.fromS, toS: v.toS };
+    }
+    return { index, fps: r.fps, names: r.jointNames, state: r.state, action: r.action, intervention: r.intervention, videos };
+  }
+
+  private async replay(index: number): Promise<{ frames: number }> {
+    if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it before replaying.');
+    const ep = await this.recording.readActions(index);
+    const actions = mapActions(ep.jointNames, this.robot.joints.map((j) => j.name), ep.actions);
+    if (typeof actions === 'string') throw new ReinsError('bad_request', actions);
+    await this.stopCurrentPolicy();
+    this.loop.handback();
+    this.loop.setPolicy(new ReplayRunner(actions, index));
+    this.policyId = `replay:${index}`;
+    this.api.emit('session', this.snapshot());
+    return { frames: actions.length };
+  }
+
+  private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
+    const status = async () => this.datasetStatus(await this.recording.summary());
+    return {
+      'dataset.open': (a) => this.openDataset(a),
+      'dataset.status': async () => (this.recording.status().dataset ? status() : null),
+      'dataset.startEpisode': async (a) => {
+        await this.recording.startEpisode(a.task ?? this.loop.task);
+        return status();
+      },
+      'dataset.endEpisode': async () => {
+        await this.recording.endEpisode();
+        return status();
+      },
+      'dataset.discardEpisode': async () => {
+        await this.recording.discardEpisode();
+        return status();
+      },
+      'dataset.close': async () => {
+        await this.recording.closeDataset({ save: true });
+        return { closed: true };
+      },
+      'dataset.episodes': () => this.recording.listEpisodes().map((e) => ({ index: e.index, length: e.length, task: e.task, seconds: e.durationS })),
+      'dataset.episode': (a) => this.episodeForReview(a.index),
+      'dataset.deleteEpisode': async (a) => {
+        await this.recording.deleteEpisode(a.index);
+        return status();
+      },
+      'dataset.recover': async (a) => {
+        if (a.action === 'recover') await this.recording.recover();
+        else await this.recording.discardOpen();
+        return status();
+      },
+      'dataset.replay': (a) => this.replay(a.index),
+    };
   }
 
   private commandHandlers(): CommandHandlers {
