@@ -7,7 +7,14 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve('main/app/index.ts') } },
+      // The simulated cameras' worker and the inference child run as their own entry files.
+      rollupOptions: {
+        input: {
+          index: resolve('main/app/index.ts'),
+          simCameraWorker: resolve('drivers/sim/simCameraWorker.entry.ts'),
+          policyChild: resolve('models/runtime/child.ts'),
+        },
+      },
     },
   },
   preload: {
@@ -15,7 +22,7 @@ export default defineConfig({
       outDir: 'out/preload',
       // A sandboxed preload can't require() node_modules: bundle everything into one CommonJS file.
       externalizeDeps: false,
-      rollupOptions: { input: { index: resolve('main/preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].js' } },
+      rollupOptions: { input: { index: resolve('main/preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } },
     },
   },
   renderer: {

@@ -51,7 +51,7 @@ function createWindow(): BrowserWindow {
     show: false,
     title: 'Reins',
     backgroundColor: '#111418',
-    webPreferences: secureWebPreferences(join(here, '../preload/index.js')),
+    webPreferences: secureWebPreferences(join(here, '../preload/index.cjs')),
   });
   win.once('ready-to-show', () => win.show());
   win.webContents.setWindowOpenHandler(({ url }) => {
@@ -78,7 +78,16 @@ async function main(): Promise<void> {
   ses.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permission === 'media' && fromOwnPage(requestingOrigin));
   ses.webRequest.onHeadersReceived((d, cb) => cb({ responseHeaders: { ...d.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } }));
 
-  consoleSession = new ConsoleSession({ rateHz: args.rateHz, seed: args.seed, cameraWidth: args.cameraWidth, cameraHeight: args.cameraHeight });
+  consoleSession = new ConsoleSession({
+    rateHz: args.rateHz,
+    seed: args.seed,
+    cameraWidth: args.cameraWidth,
+    cameraHeight: args.cameraHeight,
+    // Built by electron-vite as their own entries beside index.js (see electron.vite.config.ts).
+    simCameraWorkerUrl: pathToFileURL(join(here, 'simCameraWorker.js')),
+    policyChildEntry: { path: join(here, 'policyChild.js'), execArgv: [] },
+    bundlesDir: app.isPackaged ? join(process.resourcesPath, 'bundles') : join(here, '../../models/bundles'),
+  });
   await consoleSession.start();
 
   ipcMain.handle('reins:invoke', async (e, name: unknown, payload: unknown) => {

@@ -35,6 +35,8 @@ export interface SessionOptions {
   bundlesDir?: string;
   /** How the inference child is started from a bundled build (Electron); default: child.ts via tsx. */
   policyChildEntry?: { path: string; execArgv: string[] };
+  /** The simulated cameras' worker entry in a bundled build (Electron); default: the TS source via tsx. */
+  simCameraWorkerUrl?: URL;
 }
 
 const DEFAULT_BUNDLES = resolve(fileURLToPath(new URL('../../models/bundles', import.meta.url)));
@@ -72,6 +74,7 @@ export class ConsoleSession {
     const h = opts.cameraHeight ?? 240;
     this.cameras = new SimCameraWorker(this.world, (['front', 'wrist'] as const).map((key) => ({ key, width: w, height: h, fps: 30 })), {
       clock: now,
+      ...(opts.simCameraWorkerUrl ? { workerUrl: opts.simCameraWorkerUrl } : {}),
       onError: (e) => this.onProblem({ id: 'camera:sim', severity: 'error', source: 'camera:sim', message: e.message, tip: 'Restart the console to restart the simulated cameras.', timeMs: now() }),
     }).cameras;
     this.recording = new RecordingService({ onProblem: (p) => this.onProblem(p) });
@@ -116,9 +119,18 @@ export class ConsoleSession {
 
   // ---- problems ----
 
+  private lastProblemsEmitMs = -Infinity;
   private onProblem(p: Problem | { id: string; cleared: true }): void {
-    if ('cleared' in p) this.problems.delete(p.id);
-    else this.problems.set(p.id, p);
+    const now = this.clock.nowMs();
+    if ('cleared' in p) {
+      if (!this.problems.delete(p.id)) return;
+    } else {
+      const prev = this.problems.get(p.id);
+      this.problems.set(p.id, p);
+      // The same problem raised again (a watchdog tripping every tick) refreshes its time but is re-sent at most once a second.
+      if (prev && prev.message === p.message && prev.severity === p.severity && now - this.lastProblemsEmitMs < 1000) return;
+    }
+    this.lastProblemsEmitMs = now;
     this.api.emit('problems', [...this.problems.values()]);
   }
 
