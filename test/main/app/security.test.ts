@@ -36,7 +36,7 @@ test('the built preload is one CommonJS file that requires nothing but electron,
 test('the built preload bridge: invoke only known channels, and unsubscribe really unsubscribes', async () => {
   const { runInNewContext } = await import('node:vm');
   const { EventEmitter } = await import('node:events');
-  const ipc = new EventEmitter() as EventEmitter & { invoke: (...a: unknown[]) => Promise<unknown>; send: (...a: unknown[]) => void };
+  const ipc = new EventEmitter() as InstanceType<typeof EventEmitter> & { invoke: (...a: unknown[]) => Promise<unknown>; send: (...a: unknown[]) => void };
   const sent: unknown[][] = [];
   ipc.invoke = async (...a: unknown[]) => ({ ok: true, value: a });
   ipc.send = (...a: unknown[]) => void sent.push(a);
