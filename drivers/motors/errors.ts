@@ -1,0 +1,40 @@
+/**
+ * Motor- and calibration-level typed errors (transport-level ones are in ../transport/errors).
+ */
+import { DriverError } from '../transport/errors';
+
+export { CommunicationError, DeviceNotConnectedError, DeviceAlreadyConnectedError, PortAccessError, CanceledError, DriverError } from '../transport/errors';
+
+/** A servo answered, but its status byte reports a fault (overload, overheat, voltage...). Not retryable. */
+export class MotorFaultError extends DriverError {
+  readonly faults: readonly MotorFault[];
+  constructor(faults: readonly MotorFault[], context: string) {
+    const parts = faults.map((f) => `servo ${f.id}${f.joint ? ` (${f.joint})` : ''}: ${f.errorBits.join(', ')}${f.advice ? ` — ${f.advice}` : ''}`);
+    super('motor_fault', `${context}: ${parts.join('; ')}.`, { faults: faults.map((f) => ({ ...f })) });
+    this.name = 'MotorFaultError';
+    this.faults = faults;
+  }
+}
+
+export interface MotorFault {
+  id: number;
+  joint?: string;
+  register?: string;
+  errorBits: string[];
+  advice?: string;
+}
+
+/** The servos on the bus are not the ones the arm needs (missing IDs, wrong model numbers). */
+export class MotorCheckError extends DriverError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super('not_found', message, details);
+    this.name = 'MotorCheckError';
+  }
+}
+
+export class CalibrationError extends DriverError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('calibration_error', message, details);
+    this.name = 'CalibrationError';
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * ServoLeader: a leader arm (the operator moves it by hand; torque off except where a
+ * configuration says otherwise). Reads normalised positions with the same units as the
+ * follower (degrees for body joints, 0..100 for the gripper) so they can be sent as goals.
+ */
+import type { MotorGroup } from '../../motors/MotorGroup';
+import { DeviceAlreadyConnectedError, DeviceNotConnectedError } from '../../transport/errors';
+import { parseCalibration, calibrationEqual, type CalibrationFile } from '../calibration';
+import { CalibrationSession } from '../calibrationSession';
+import type { ServoArmSpec, CalibrationStatus } from './ServoFollower';
+
+export interface LeaderArm {
+  readonly type: string;
+  readonly id: string;
+  readonly jointNames: readonly string[];
+  readonly isConnected: boolean;
+  readonly isCalibrated: boolean;
+  connect(): Promise<void>;
+  readPositions(): Promise<number[]>;
+  disconnect(): Promise<void>;
+}
+
+export class ServoLeader<R extends string> implements LeaderArm {
+  readonly type: string;
+  readonly id: string;
+  readonly calibrationName: string;
+  readonly group: MotorGroup<R>;
+  calibrationStatus: CalibrationStatus = 'none';
+  private readonly spec: ServoArmSpec<R>;
+  private pendingCalibration: CalibrationFile | undefined;
+  private connected = false;
+
+  constructor(spec: ServoArmSpec<R>, opts: { id: string; calibration?: CalibrationFile }) {
+    this.spec = spec;
+    this.type = spec.type;
+    this.id = opts.id;
+    this.calibrationName = spec.calibrationName;
+    this.group = spec.group;
+    if (opts.calibration) this.pendingCalibration = parseCalibration(opts.calibration, this.jointIds(), 'leader calibration');
+  }
+
+  get jointNames(): readonly string[] {
+    return this.group.names;
+  }
+  jointIds(): { name: string; id: number }[] {
+    return this.group.names.map((n) => ({ name: n, id: this.group.motors[n]!.id }));
+  }
+  get isConnected(): boolean {
+    return this.connected && this.group.bus.isOpen;
+  }
+  get isCalibrated(): boolean {
+    return this.group.calibration !== undefined;
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) throw new DeviceAlreadyConnectedError(`${this.type} '${this.id}'`);
+    await this.group.open();
+    try {
+      await this.group.setTorque(false);
+      if (this.pendingCalibration) await this.applyCalibration(this.pendingCalibration);
+      await this.spec.configure(this.group);
+      this.connected = true;
+    } catch (e) {
+      await this.group.close({ disableTorque: true }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async applyCalibration(cal: CalibrationFile): Promise<CalibrationStatus> {
+    const parsed = parseCalibration(cal, this.jointIds());
+    const onMotors = await this.group.readCalibration();
+    const fields = this.group.protocol === 'feetech' ? (['homing_offset', 'range_min', 'range_max'] as const) : undefined;
+    if (calibrationEqual(parsed, onMotors, fields)) {
+      this.group.calibration = structuredClone(parsed);
+      this.calibrationStatus = 'matched';
+    } else {
+      await this.group.writeCalibration(parsed);
+      this.calibrationStatus = 'written';
+    }
+    this.pendingCalibration = undefined;
+    return this.calibrationStatus;
+  }
+
+  calibrationSession(): CalibrationSession<R> {
+    if (!this.isConnected) throw new DeviceNotConnectedError(`${this.type} '${this.id}'`);
+    return new CalibrationSession(this.group, this.spec.calibrationSpec);
+  }
+
+  /** Re-applies the runtime configuration (after calibration, which changes operating modes). */
+  async configure(): Promise<void> {
+    await this.group.setTorque(false);
+    await this.spec.configure(this.group);
+  }
+
+  async readPositions(): Promise<number[]> {
+    if (!this.isConnected) throw new DeviceNotConnectedError(`${this.type} '${this.id}'`);
+    const r = await this.group.readRaw();
+    return this.group.toNormalized(r.values);
+  }
+
+  async disconnect(): Promise<void> {
+    this.connected = false;
+    await this.group.close({ disableTorque: true });
+  }
+}
