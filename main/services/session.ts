@@ -18,7 +18,10 @@ import { mapActions, ReplayRunner } from './replay';
 import { createVlaRunner, type VlaRunner } from './vla';
 import { RecordingService, type DatasetSummary } from '../recording/service';
 import type { DatasetStatus } from '../common/contract';
-import { relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { homedir } from 'node:os';
+import { HardwareService } from './hardware';
+import type { InvokeArgs } from '../common/contract';
 import { fileURLToPath } from 'node:url';
 
 export interface SessionOptions {
@@ -37,6 +40,10 @@ export interface SessionOptions {
   policyChildEntry?: { path: string; execArgv: string[] };
   /** The simulated cameras' worker entry in a bundled build (Electron); default: the TS source via tsx. */
   simCameraWorkerUrl?: URL;
+  /** Where calibration files live (LeRobot's layout below it). Default: $REINS_HOME or ~/.reins, then /calibration. */
+  calibrationDir?: string;
+  /** Extra reply-timeout margin on serial buses (USB adapters with a long latency timer, loaded machines). */
+  serialLatencyMarginMs?: number;
 }
 
 const DEFAULT_BUNDLES = resolve(fileURLToPath(new URL('../../models/bundles', import.meta.url)));
@@ -59,6 +66,9 @@ export class ConsoleSession {
   private readonly telemetryPeriodMs: number;
   private readonly opts: SessionOptions;
   readonly recording: RecordingService;
+  readonly hardware: HardwareService;
+  private readonly sim: { robot: Robot; cameras: Camera[] };
+  private calibrating: { homed: boolean } | undefined;
   private lastRecordingEmitMs = -Infinity;
   private vla: VlaRunner | undefined;
 
@@ -77,7 +87,9 @@ export class ConsoleSession {
       ...(opts.simCameraWorkerUrl ? { workerUrl: opts.simCameraWorkerUrl } : {}),
       onError: (e) => this.onProblem({ id: 'camera:sim', severity: 'error', source: 'camera:sim', message: e.message, tip: 'Restart the console to restart the simulated cameras.', timeMs: now() }),
     }).cameras;
+    this.sim = { robot: this.robot, cameras: this.cameras };
     this.recording = new RecordingService({ onProblem: (p) => this.onProblem(p) });
+    this.hardware = new HardwareService({ calibrationDir: opts.calibrationDir ?? join(process.env.REINS_HOME ?? join(homedir(), '.reins'), 'calibration') });
     this.loop = this.makeLoop();
     this.api = new ApiServer(this.invokeHandlers(), this.commandHandlers(), now);
   }
@@ -96,19 +108,24 @@ export class ConsoleSession {
     return loop;
   }
 
+  private started = false;
+
   async start(): Promise<void> {
+    this.started = true;
     await this.robot.connect();
     for (const c of this.cameras) await c.connect();
     this.loop.start();
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     this.loop.stop();
     await this.loop.currentPolicy?.stop();
     // An episode in progress is saved, not lost, when the console shuts down.
     await this.recording.closeDataset({ save: true }).catch((err: Error) => this.onProblem({ id: 'recorder-close', severity: 'error', source: 'recorder', message: `Closing the dataset failed: ${err.message}`, timeMs: this.clock.nowMs() }));
     for (const c of this.cameras) await c.disconnect();
-    await this.robot.disconnect();
+    if (this.robot === this.sim.robot) await this.robot.disconnect();
+    else await this.hardware.disconnect(); // torque off: an arm left powered must not keep resisting
   }
 
   /** Folders the host may serve read-only under /files/<name>/ (dataset videos for review). */
@@ -300,11 +317,115 @@ export class ConsoleSession {
     };
   }
 
+  /** Swaps the robot the loop drives (sim ⇄ real arm): the loop is rebuilt and restarted; no policy carries over. */
+  private async switchRobot(robot: Robot, cameras: Camera[]): Promise<void> {
+    const r = this.recording.status().recorder;
+    if (r && (r.state === 'recording' || r.state === 'saving')) throw new ReinsError('busy', 'An episode is being recorded. End or discard it before changing the robot.');
+    if (this.recording.status().dataset) await this.recording.closeDataset({ save: true });
+    await this.stopCurrentPolicy();
+    const estop = this.loop.estop;
+    this.loop.stop();
+    if (cameras !== this.cameras) for (const c of this.cameras) await c.disconnect();
+    this.robot = robot;
+    this.cameras = cameras;
+    for (const c of cameras) if (!c.isConnected) await c.connect();
+    this.loop = this.makeLoop();
+    this.loop.setEstop(estop); // an engaged e-stop stays engaged across the switch
+    this.lastFrameSeq.clear();
+    this.calibrating = undefined;
+    this.onProblem({ id: 'calibrating', cleared: true });
+    if (this.started) this.loop.start();
+    this.api.emit('session', this.snapshot());
+  }
+
+  private async connectHardware(a: InvokeArgs<'hardware.connect'>): Promise<SessionSnapshot> {
+    if (a.type === 'sim_so101') {
+      if (this.robot !== this.sim.robot) {
+        await this.hardware.disconnect();
+        await this.switchRobot(this.sim.robot, this.sim.cameras);
+      }
+      return this.snapshot();
+    }
+    if (!a.port) throw new ReinsError('bad_request', `Choose the serial port of the ${a.type} (refresh the port list if it is missing).`);
+    if (this.robot !== this.sim.robot) throw new ReinsError('already_connected', 'A robot is already connected. Disconnect it first.');
+    const robot = await this.hardware.connect({
+      type: a.type,
+      port: a.port,
+      id: a.id,
+      ...(a.leader ? { leader: a.leader } : {}),
+      ...(this.opts.serialLatencyMarginMs !== undefined ? { latencyMarginMs: this.opts.serialLatencyMarginMs } : {}),
+    });
+    await this.switchRobot(robot, []);
+    this.attachTeleop();
+    for (const p of this.hardware.status().problems ?? []) this.onProblem({ id: `hardware:${p.slice(0, 40)}`, severity: 'warning', source: 'robot', message: p, timeMs: this.clock.nowMs() });
+    return this.snapshot();
+  }
+
+  /** The leader arm (once calibrated) is the operator's streaming input: moving it takes over. */
+  private attachTeleop(): void {
+    this.loop.operator.teleop = this.hardware.teleop;
+  }
+
   private hardwareHandlers(): Pick<InvokeHandlers, 'hardware.listPorts' | 'hardware.connect' | 'hardware.disconnect' | 'hardware.torque' | 'hardware.health' | 'calibration.begin' | 'calibration.sample' | 'calibration.finish'> {
-    const none = (): never => {
-      throw new ReinsError('not_connected', 'Hardware support is not wired into this session yet.');
+    const needArm = (): void => {
+      if (this.robot === this.sim.robot) throw new ReinsError('not_connected', 'No arm is connected: the simulator has no servos. Connect an arm first (Robot → Connect).');
     };
-    return { 'hardware.listPorts': none, 'hardware.connect': none, 'hardware.disconnect': none, 'hardware.torque': none, 'hardware.health': none, 'calibration.begin': none, 'calibration.sample': none, 'calibration.finish': none };
+    return {
+      'hardware.listPorts': async () => {
+        const l = await this.hardware.listPorts();
+        return {
+          ports: l.ports.map((p) => ({ path: p.byId ?? p.path, description: [p.manufacturer, p.serialNumber, p.byId ? p.path : undefined].filter(Boolean).join(' · ') || undefined })),
+          method: l.method,
+          ...(l.note ? { warning: l.note } : {}),
+        };
+      },
+      'hardware.connect': (a) => this.connectHardware(a),
+      'hardware.disconnect': async () => {
+        if (this.robot !== this.sim.robot) {
+          await this.hardware.disconnect();
+          await this.switchRobot(this.sim.robot, this.sim.cameras);
+        }
+        return this.snapshot();
+      },
+      'hardware.torque': async (a) => {
+        needArm();
+        await this.hardware.setTorque(a.enabled);
+        if (a.enabled) this.loop.resync(); // hold where the arm is now, not where it was
+        return { enabled: a.enabled };
+      },
+      'hardware.health': async () => {
+        needArm();
+        return this.hardware.readHealth();
+      },
+      'calibration.begin': async (a) => {
+        needArm();
+        // The loop must not command an arm whose calibration is being rewritten.
+        this.loop.stop();
+        const r = await this.hardware.beginCalibration(a.target);
+        this.calibrating = { homed: false };
+        this.onProblem({ id: 'calibrating', severity: 'info', source: 'robot', message: 'Calibrating: the control loop is paused and torque is off.', tip: 'Finish the calibration (or disconnect the arm) to resume.', timeMs: this.clock.nowMs() });
+        return { step: r.step, instructions: `${r.instructions} When every joint is near the middle, press "Record range": the homing offsets are written at that moment; then move every joint through its whole range.` };
+      },
+      'calibration.sample': async () => {
+        if (!this.calibrating) throw new ReinsError('calibration_error', 'No calibration in progress. Start one first.');
+        if (!this.calibrating.homed) {
+          await this.hardware.setCalibrationHoming();
+          this.calibrating.homed = true;
+        }
+        const ranges = await this.hardware.readRangeSample();
+        return { joints: ranges.map((r) => ({ name: r.joint, min: r.min, max: r.max, present: r.position })) };
+      },
+      'calibration.finish': async () => {
+        if (!this.calibrating?.homed) throw new ReinsError('calibration_error', 'Record the range of every joint before finishing.');
+        const r = await this.hardware.finishCalibration();
+        this.calibrating = undefined;
+        this.onProblem({ id: 'calibrating', cleared: true });
+        this.loop.resync();
+        this.attachTeleop(); // a freshly calibrated leader becomes usable
+        if (this.started) this.loop.start();
+        return { path: r.path };
+      },
+    };
   }
 
   datasetStatus(summary?: DatasetSummary): DatasetStatus {
