@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     seed: args.seed,
     cameraWidth: args.cameraWidth,
     cameraHeight: args.cameraHeight,
+    hardwareCameras: args.cameras,
     // Built by electron-vite as their own entries beside index.js (see electron.vite.config.ts).
     simCameraWorkerUrl: pathToFileURL(join(here, 'simCameraWorker.js')),
     policyChildEntry: { path: join(here, 'policyChild.js'), execArgv: [] },

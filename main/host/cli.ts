@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const session = new ConsoleSession({ rateHz: args.rateHz, seed: args.seed, cameraWidth: args.cameraWidth, cameraHeight: args.cameraHeight, log: (m) => console.log(m) });
+  const session = new ConsoleSession({ rateHz: args.rateHz, seed: args.seed, cameraWidth: args.cameraWidth, cameraHeight: args.cameraHeight, hardwareCameras: args.cameras, log: (m) => console.log(m) });
   await session.start();
   let host;
   try {

@@ -21,6 +21,9 @@ import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
 import { HardwareService } from './hardware';
+import type { HostCameraSpec } from '../host/args';
+import { FfmpegCamera } from '../../drivers/cameras/ffmpeg';
+import { FileCamera } from '../../drivers/cameras/file/FileCamera';
 import type { InvokeArgs } from '../common/contract';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +45,8 @@ export interface SessionOptions {
   simCameraWorkerUrl?: URL;
   /** Where calibration files live (LeRobot's layout below it). Default: $REINS_HOME or ~/.reins, then /calibration. */
   calibrationDir?: string;
+  /** Cameras to use with a real arm (host-side capture through ffmpeg). */
+  hardwareCameras?: HostCameraSpec[];
   /** Extra reply-timeout margin on serial buses (USB adapters with a long latency timer, loaded machines). */
   serialLatencyMarginMs?: number;
 }
@@ -355,10 +360,36 @@ export class ConsoleSession {
       ...(a.leader ? { leader: a.leader } : {}),
       ...(this.opts.serialLatencyMarginMs !== undefined ? { latencyMarginMs: this.opts.serialLatencyMarginMs } : {}),
     });
-    await this.switchRobot(robot, []);
+    let cameras: Camera[];
+    try {
+      cameras = await this.openHardwareCameras();
+    } catch (err) {
+      await this.hardware.disconnect();
+      throw err;
+    }
+    await this.switchRobot(robot, cameras);
     this.attachTeleop();
     for (const p of this.hardware.status().problems ?? []) this.onProblem({ id: `hardware:${p.slice(0, 40)}`, severity: 'warning', source: 'robot', message: p, timeMs: this.clock.nowMs() });
     return this.snapshot();
+  }
+
+  private async openHardwareCameras(): Promise<Camera[]> {
+    const out: Camera[] = [];
+    for (const c of this.opts.hardwareCameras ?? []) {
+      const base = { key: c.key, width: c.width, height: c.height, fps: c.fps };
+      const cam =
+        c.source.kind === 'device'
+          ? new FfmpegCamera({ ...base, device: c.source.device })
+          : new FileCamera({ ...base, source: c.source.kind === 'file' ? { kind: 'file', path: c.source.path } : { kind: 'testsrc' } });
+      try {
+        await cam.connect();
+      } catch (err) {
+        for (const o of out) await o.disconnect();
+        throw new ReinsError('io_error', `Camera "${c.key}" did not start: ${(err as Error).message}`);
+      }
+      out.push(cam);
+    }
+    return out;
   }
 
   /** The leader arm (once calibrated) is the operator's streaming input: moving it takes over. */

@@ -56,7 +56,8 @@ for (const arm of ARMS) {
   test(`${arm.label} through the console: connect → calibrate → leader teleop → policy → e-stop → disconnect`, { skip: SKIP, timeout: 90_000 }, async (t) => {
     const f = await chainOn(t, arm.protocol, arm.models);
     const l = await chainOn(t, arm.protocol, arm.leaderModels);
-    const s = new ConsoleSession({ seed: 1, calibrationDir: mkdtempSync(join(tmpdir(), 'reins-cal-')), serialLatencyMarginMs: 40 });
+    // A host-side camera (ffmpeg's test pattern standing in for a USB camera) comes with the real arm.
+    const s = new ConsoleSession({ seed: 1, calibrationDir: mkdtempSync(join(tmpdir(), 'reins-cal-')), serialLatencyMarginMs: 40, hardwareCameras: [{ key: 'front', source: { kind: 'testsrc' }, width: 160, height: 120, fps: 30 }] });
     t.after(() => s.stop());
     const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
     const ports = await call<{ ports: unknown[]; method: string }>(conn, 'hardware.listPorts', {});
@@ -64,7 +65,7 @@ for (const arm of ARMS) {
 
     const snap = await call<SessionSnapshot>(conn, 'hardware.connect', { type: arm.follower, port: f.port, id: 'arm1', leader: { type: arm.leader, port: l.port, id: 'lead1' } });
     assert.equal(snap.robot.type, arm.follower);
-    assert.deepEqual(snap.cameras, []);
+    assert.deepEqual(snap.cameras.map((c) => c.key), ['front']);
     const joints = snap.robot.joints.map((j) => j.name);
     const fc = await calibrateViaApi(conn, 'follower', f.chain, arm.fullTurn, joints);
     assert.match(fc.path, /arm1\.json$/);
@@ -84,6 +85,7 @@ for (const arm of ARMS) {
     await sleep(60); // the leader stream reads at 100+ Hz
     const steps = await tick(10);
     assert.equal(steps.at(-1)!.source, 'operator');
+    assert.equal(steps.at(-1)!.observation.images.front?.width, 160, 'the camera frame rides on the observation');
     const leaderElbow = steps.at(-1)!.action[2]!;
     assert.ok(Math.abs(leaderElbow - steps[0]!.action[2]!) > 5, 'the follower goal followed the leader');
 
