@@ -34,7 +34,7 @@ export interface LoopOptions {
   task?: string;
   /** Called when a problem appears or clears (undefined message = cleared). */
   onProblem?: (p: Problem | { id: string; cleared: true }) => void;
-  /** Sleep used by the real-time runner; injected for tests. */
+  /** Ticks in the rolling statistics window (default: 10 s worth). */
   windowTicks?: number;
 }
 

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { COMMAND_CHANNELS, INVOKE_CHANNELS, MAX_MESSAGES_PER_SECOND, type CommandName, type EventName, type InvokeName } from '../common/channels';
 import { commandSchemas, invokeSchemas, type EventPayloads, type FramePacket, type InvokeResults } from '../common/contract';
-import { ReinsError, toErrorData, type ApiErrorData } from '../common/errors';
+import { toErrorData, type ApiErrorData } from '../common/errors';
 
 export type InvokeHandlers = {
   [K in InvokeName]: (args: z.output<(typeof invokeSchemas)[K]>) => Promise<InvokeResults[K]> | InvokeResults[K];
@@ -150,8 +150,4 @@ export class ApiServer {
   offerFrame(f: FramePacket): void {
     for (const c of this.clients) c.offerFrame(f);
   }
-}
-
-export function notAvailable(what: string, tip: string): never {
-  throw new ReinsError('not_found', `${what} ${tip}`);
 }

@@ -20,6 +20,7 @@ import { RecordingService, type DatasetSummary } from '../recording/service';
 import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { HardwareService } from './hardware';
 import type { HostCameraSpec } from '../host/args';
 import { FfmpegCamera } from '../../drivers/cameras/ffmpeg';
@@ -43,7 +44,9 @@ export interface SessionOptions {
   policyChildEntry?: { path: string; execArgv: string[] };
   /** The simulated cameras' worker entry in a bundled build (Electron); default: the TS source via tsx. */
   simCameraWorkerUrl?: URL;
-  /** Where calibration files live (LeRobot's layout below it). Default: $REINS_HOME or ~/.reins, then /calibration. */
+  /** The console's own folder: calibration files, remembered state. Default: $REINS_HOME or ~/.reins. */
+  homeDir?: string;
+  /** Where calibration files live (LeRobot's layout below it). Default: <homeDir>/calibration. */
   calibrationDir?: string;
   /** Cameras to use with a real arm (host-side capture through ffmpeg). */
   hardwareCameras?: HostCameraSpec[];
@@ -72,6 +75,7 @@ export class ConsoleSession {
   private readonly opts: SessionOptions;
   readonly recording: RecordingService;
   readonly hardware: HardwareService;
+  private readonly home: string;
   private readonly sim: { robot: Robot; cameras: Camera[] };
   private calibrating: { homed: boolean } | undefined;
   private lastRecordingEmitMs = -Infinity;
@@ -94,7 +98,8 @@ export class ConsoleSession {
     }).cameras;
     this.sim = { robot: this.robot, cameras: this.cameras };
     this.recording = new RecordingService({ onProblem: (p) => this.onProblem(p) });
-    this.hardware = new HardwareService({ calibrationDir: opts.calibrationDir ?? join(process.env.REINS_HOME ?? join(homedir(), '.reins'), 'calibration') });
+    this.home = opts.homeDir ?? process.env.REINS_HOME ?? join(homedir(), '.reins');
+    this.hardware = new HardwareService({ calibrationDir: opts.calibrationDir ?? join(this.home, 'calibration') });
     this.loop = this.makeLoop();
     this.api = new ApiServer(this.invokeHandlers(), this.commandHandlers(), now);
   }
@@ -117,6 +122,7 @@ export class ConsoleSession {
 
   async start(): Promise<void> {
     this.started = true;
+    this.checkInterruptedEpisode();
     await this.robot.connect();
     for (const c of this.cameras) await c.connect();
     this.loop.start();
@@ -480,6 +486,35 @@ export class ConsoleSession {
 
   private datasetRepoId: string | undefined;
 
+  private get stateFile(): string {
+    return join(this.home, 'state.json');
+  }
+
+  /** Remembers the last dataset, so the next start can tell the operator about an interrupted episode. */
+  private rememberDataset(root: string): void {
+    try {
+      mkdirSync(this.home, { recursive: true });
+      const tmp = `${this.stateFile}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ lastDataset: resolve(root) }));
+      renameSync(tmp, this.stateFile);
+    } catch (err) {
+      this.onProblem({ id: 'state-file', severity: 'info', source: 'console', message: `Could not remember the last dataset (${(err as Error).message}); an interrupted episode will still be offered for recovery when you open the dataset.`, timeMs: this.clock.nowMs() });
+    }
+  }
+
+  /** At start: did the console stop while recording an episode of the last dataset? */
+  private checkInterruptedEpisode(): void {
+    let last: string | undefined;
+    try {
+      last = (JSON.parse(readFileSync(this.stateFile, 'utf8')) as { lastDataset?: string }).lastDataset;
+    } catch {
+      return; // no state yet
+    }
+    if (last && existsSync(join(last, '.reins', 'open-episode', 'episode.json'))) {
+      this.onProblem({ id: 'interrupted-episode', severity: 'warning', source: 'recorder', message: `An episode of the dataset ${last} was being recorded when the console stopped. Its earlier episodes are intact.`, tip: 'Open that dataset (Record → Open) to recover the interrupted episode or discard it.', timeMs: this.clock.nowMs() });
+    }
+  }
+
   private async openDataset(a: { root: string; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
     const summary = a.create
       ? await this.recording.createDataset({
@@ -501,6 +536,8 @@ export class ConsoleSession {
       if (summary.fps !== this.loop.rateHz) this.onProblem({ id: 'dataset-fps', severity: 'warning', source: 'recorder', message: `The dataset is ${summary.fps} fps but the loop runs at ${this.loop.rateHz} Hz: every tick is recorded, so timestamps will not match real time.`, tip: `Restart with --rate ${summary.fps}.`, timeMs: this.clock.nowMs() });
     }
     this.datasetRepoId = summary.repoId;
+    this.rememberDataset(summary.root);
+    this.onProblem({ id: 'interrupted-episode', cleared: true });
     return this.datasetStatus(summary);
   }
 

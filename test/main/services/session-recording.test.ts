@@ -15,7 +15,8 @@ import { readRows } from '../recording/helpers';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('create → record → review → replay, all through the API', { timeout: 120_000 }, async () => {
-  const s = new ConsoleSession({ seed: 2, cameraWidth: 224, cameraHeight: 224 });
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const s = new ConsoleSession({ seed: 2, cameraWidth: 224, cameraHeight: 224, homeDir: home });
   await s.robot.connect();
   for (const c of s.cameras) await c.connect();
   const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
@@ -68,10 +69,29 @@ test('create → record → review → replay, all through the API', { timeout: 
 });
 
 test('opening a folder that is not a dataset is a clear error', async () => {
-  const s = new ConsoleSession({ seed: 2 });
+  const s = new ConsoleSession({ seed: 2, homeDir: mkdtempSync(join(tmpdir(), 'reins-home-')) });
   const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
   const r = await conn.invoke('dataset.open', { root: mkdtempSync(join(tmpdir(), 'reins-empty-')), repoId: 'x', fps: 30, task: 't', create: false });
   assert.ok(!r.ok);
   assert.ok(r.error.message.length > 10);
   await s.stop();
+});
+
+test('at start, the console tells the operator about an episode a crash interrupted in the last dataset', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const ds = mkdtempSync(join(tmpdir(), 'reins-ds-'));
+  mkdirSync(join(ds, '.reins', 'open-episode'), { recursive: true });
+  writeFileSync(join(ds, '.reins', 'open-episode', 'episode.json'), '{}');
+  writeFileSync(join(home, 'state.json'), JSON.stringify({ lastDataset: ds }));
+  const s = new ConsoleSession({ seed: 2, homeDir: home });
+  await s.start();
+  try {
+    const p = s.snapshot().problems.find((x) => x.id === 'interrupted-episode');
+    assert.ok(p, 'no interrupted-episode problem');
+    assert.ok(p.message.includes(ds));
+    assert.match(p.tip ?? '', /recover/);
+  } finally {
+    await s.stop();
+  }
 });
