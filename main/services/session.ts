@@ -515,10 +515,12 @@ export class ConsoleSession {
     }
   }
 
+  /** The dataset folder is <root>/<repoId>, as LeRobot lays out $HF_LEROBOT_HOME/<repo_id>. */
   private async openDataset(a: { root: string; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
+    const folder = join(a.root, a.repoId);
     const summary = a.create
       ? await this.recording.createDataset({
-          root: a.root,
+          root: folder,
           repoId: a.repoId,
           fps: a.fps,
           robotType: this.robot.type,
@@ -526,7 +528,7 @@ export class ConsoleSession {
           cameras: this.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })),
           task: a.task,
         })
-      : await this.recording.openDataset({ root: a.root, repoId: a.repoId, task: a.task });
+      : await this.recording.openDataset({ root: folder, repoId: a.repoId, task: a.task });
     if (!a.create) {
       const names = this.robot.joints.map((j) => j.name).join(',');
       if (summary.jointNames.join(',') !== names) {
@@ -571,7 +573,8 @@ export class ConsoleSession {
       'dataset.open': (a) => this.openDataset(a),
       'dataset.status': async () => (this.recording.status().dataset ? status() : null),
       'dataset.startEpisode': async (a) => {
-        await this.recording.startEpisode(a.task ?? this.loop.task);
+        // The task typed when the dataset was opened, unless this episode names its own.
+        await this.recording.startEpisode(a.task);
         return status();
       },
       'dataset.endEpisode': async () => {

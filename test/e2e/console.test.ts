@@ -6,7 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readRows } from '../main/recording/helpers';
 import { createHash } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -117,5 +120,32 @@ test('the e-stop takes control, holds, and the help overlay lists the keys', asy
   const help = (await page.textContent('[data-testid="help-overlay"]')) ?? '';
   for (const k of ['Space', 'Esc', '↑']) assert.ok(help.includes(k), `help overlay lacks ${k}`);
   await page.screenshot({ path: `${ART}/05-help.png` });
+  assert.deepEqual(consoleProblems, []);
+});
+
+test('record an episode from the UI: create a dataset, start, end, and it is on disk and in the list', async () => {
+  await page.keyboard.press('?'); // close the help overlay the previous test opened
+  await page.waitForSelector('[data-testid="help-overlay"]', { state: 'detached' });
+  await page.click('[data-testid="estop"]'); // release the e-stop from the previous test
+  await page.waitForFunction(() => !/e-?stop/i.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 3000 });
+  const parent = mkdtempSync(join(tmpdir(), 'reins-e2e-'));
+  await page.click('[data-testid="record-open"]');
+  await page.waitForSelector('[data-testid="record-panel"]');
+  await page.fill('[data-testid="dataset-root"]', parent);
+  await page.fill('[data-testid="dataset-repo"]', 'lab/e2e');
+  await page.fill('[data-testid="dataset-task"]', 'pick up the red block and put it in the bowl');
+  await page.click('[data-testid="dataset-open"]');
+  await page.waitForSelector('[data-testid="episode-start"]', { timeout: 15_000 });
+  await page.click('[data-testid="episode-start"]');
+  await page.waitForSelector('[data-testid="episode-end"]');
+  await page.waitForTimeout(2000);
+  await page.screenshot({ path: `${ART}/06-recording.png` });
+  await page.click('[data-testid="episode-end"]');
+  await page.waitForSelector('[data-testid="episode-review-0"]', { timeout: 20_000 });
+  await page.screenshot({ path: `${ART}/07-episode-list.png` });
+  const rows = await readRows(join(parent, 'lab/e2e/data/chunk-000/file-000.parquet'));
+  assert.ok(rows.length > 20, `only ${rows.length} frames recorded`);
+  assert.deepEqual(rows.map((r) => Number(r.index)), rows.map((_, i) => i));
+  for (const cam of ['front', 'wrist']) assert.ok(existsSync(join(parent, `lab/e2e/videos/observation.images.${cam}/chunk-000/file-000.mp4`)));
   assert.deepEqual(consoleProblems, []);
 });

@@ -32,8 +32,9 @@ test('create → record → review → replay, all through the API', { timeout: 
     }
   };
   try {
-    const root = join(mkdtempSync(join(tmpdir(), 'reins-sess-')), 'ds');
-    const opened = await call<DatasetStatus>('dataset.open', { root, repoId: 'lab/sim', fps: 30, task: s.world.task.instruction, create: true });
+    const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
+    const root = join(parent, 'lab/sim');
+    const opened = await call<DatasetStatus>('dataset.open', { root: parent, repoId: 'lab/sim', fps: 30, task: s.world.task.instruction, create: true });
     assert.equal(opened.episodes, 0);
     await ticks(10); // the cameras deliver their first frames
     await call('policy.start', { policy: 'expert' });
