@@ -1,20 +1,28 @@
 // `npm start`: launches the Electron app when its binary is installed; otherwise (or with
 // --headless) builds the renderer if needed and starts the headless host, printing its URL.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 
+// Finds the Electron binary the way the electron package does, without its fallback of
+// downloading one (requiring the package would try the network when the binary is missing).
 function electronBinary() {
+  let pkgDir;
   try {
-    const p = require('electron'); // the package exports the binary's path, and throws if it was never installed
-    return typeof p === 'string' && existsSync(p) ? { path: p } : { why: `the Electron package points at ${p}, which does not exist` };
-  } catch (err) {
-    return { why: `the Electron binary is not installed (${String(err.message ?? err).split('\n')[0]}); run \`npx install-electron\` to get it` };
+    pkgDir = dirname(require.resolve('electron/package.json'));
+  } catch {
+    return { why: 'the electron package is not installed (run npm install)' };
   }
+  const pathFile = join(pkgDir, 'path.txt');
+  const rel = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : undefined;
+  const dist = process.env.ELECTRON_OVERRIDE_DIST_PATH ?? join(pkgDir, 'dist');
+  const bin = rel ? join(dist, rel) : undefined;
+  if (bin && existsSync(bin)) return { path: bin };
+  return { why: 'the Electron binary is not installed (the electron package no longer downloads it at install; `npx install-electron` fetches it)' };
 }
 
 function newestMtime(dir) {
