@@ -17,6 +17,7 @@ export const INVOKE_CHANNELS = [
   'calibration.begin',
   'calibration.sample',
   'calibration.finish',
+  'calibration.cancel',
   'dataset.open',
   'dataset.status',
   'dataset.startEpisode',

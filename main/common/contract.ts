@@ -46,6 +46,7 @@ export const invokeSchemas = {
   'calibration.begin': z.object({ target: z.enum(['follower', 'leader']) }).strict(),
   'calibration.sample': z.object({}).strict(),
   'calibration.finish': z.object({}).strict(),
+  'calibration.cancel': z.object({}).strict(),
   'dataset.open': z
     .object({
       root: path,
@@ -185,6 +186,7 @@ export interface InvokeResults {
   'calibration.begin': { step: string; instructions: string };
   'calibration.sample': { joints: { name: string; min: number; max: number; present: number }[] };
   'calibration.finish': { path: string };
+  'calibration.cancel': { cancelled: boolean };
   'dataset.open': DatasetStatus;
   'dataset.status': DatasetStatus | null;
   'dataset.startEpisode': DatasetStatus;

@@ -403,7 +403,7 @@ export class ConsoleSession {
     this.loop.operator.teleop = this.hardware.teleop;
   }
 
-  private hardwareHandlers(): Pick<InvokeHandlers, 'hardware.listPorts' | 'hardware.connect' | 'hardware.disconnect' | 'hardware.torque' | 'hardware.health' | 'calibration.begin' | 'calibration.sample' | 'calibration.finish'> {
+  private hardwareHandlers(): Pick<InvokeHandlers, 'hardware.listPorts' | 'hardware.connect' | 'hardware.disconnect' | 'hardware.torque' | 'hardware.health' | 'calibration.begin' | 'calibration.sample' | 'calibration.finish' | 'calibration.cancel'> {
     const needArm = (): void => {
       if (this.robot === this.sim.robot) throw new ReinsError('not_connected', 'No arm is connected: the simulator has no servos. Connect an arm first (Robot → Connect).');
     };
@@ -451,6 +451,15 @@ export class ConsoleSession {
         }
         const ranges = await this.hardware.readRangeSample();
         return { joints: ranges.map((r) => ({ name: r.joint, min: r.min, max: r.max, present: r.position })) };
+      },
+      'calibration.cancel': async () => {
+        if (!this.calibrating) return { cancelled: false };
+        this.hardware.cancelCalibration();
+        this.calibrating = undefined;
+        this.onProblem({ id: 'calibrating', cleared: true });
+        this.loop.resync();
+        if (this.started) this.loop.start();
+        return { cancelled: true };
       },
       'calibration.finish': async () => {
         if (!this.calibrating?.homed) throw new ReinsError('calibration_error', 'Record the range of every joint before finishing.');

@@ -67,6 +67,11 @@ for (const arm of ARMS) {
     assert.equal(snap.robot.type, arm.follower);
     assert.deepEqual(snap.cameras.map((c) => c.key), ['front']);
     const joints = snap.robot.joints.map((j) => j.name);
+    // Starting and cancelling a calibration gives the arm back to the loop.
+    await call(conn, 'calibration.begin', { target: 'follower' });
+    assert.ok(s.snapshot().problems.some((p) => p.id === 'calibrating'), 'the operator is told the loop is paused');
+    assert.deepEqual(await call(conn, 'calibration.cancel', {}), { cancelled: true });
+    assert.ok(!s.snapshot().problems.some((p) => p.id === 'calibrating'));
     const fc = await calibrateViaApi(conn, 'follower', f.chain, arm.fullTurn, joints);
     assert.match(fc.path, /arm1\.json$/);
     await calibrateViaApi(conn, 'leader', l.chain, arm.fullTurn, joints);
