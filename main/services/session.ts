@@ -224,7 +224,8 @@ export class ConsoleSession {
   async listPolicies(): Promise<PolicyInfo[]> {
     const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name));
     const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
-    return [...bundles.map(({ dir: _dir, ...info }) => info), ...expert];
+    // In the simulator the scripted expert comes first: the demo VLA does not solve the tasks yet (issue 6).
+    return [...expert, ...bundles.map(({ dir: _dir, ...info }) => info)];
   }
 
   async startPolicy(id: string, task?: string): Promise<PolicyStatus> {

@@ -1,0 +1,634 @@
+"""Train the demo VLA on a LeRobot dataset recorded from the simulator and export a Reins bundle.
+
+Two stages (both in this file):
+
+  prep   reads LeRobot v3 datasets (data/*.parquet + annotations/*.parquet with pyarrow, the
+         front and wrist mp4s with PyAV), tokenises every kept frame (instruction, ECoT
+         reasoning, H x D uniform-bin action tokens) and writes one compact .npz (uint8 frames,
+         int16 tokens) that travels to the GPU machine (which has PyTorch but not PyAV).
+  train  trains encoder + target decoder + draft decoder on that .npz and exports the bundle
+         (manifest.json, encoder.onnx, target.onnx, draft.onnx with KV cache, tokenizer.json).
+
+  python models/train/train_demo.py prep  --data /work/data/train_a /work/data/train_b --out /work/data/demo.npz
+  python models/train/train_demo.py train --cache /work/data/demo.npz --out models/bundles/demo --device cuda --minutes 8
+  python models/train/train_demo.py train --cache /work/data/demo.npz --out /tmp/demo-smoke --smoke   # CPU smoke test
+
+Model (see README.md): a small CNN per camera (32x32 -> 4x4 grid of 128-d tokens) plus a state
+token form the observation memory `obs_embedding` [1, 33, 128]; causal decoders with a KV cache
+over `<s> instruction <reason> TASK: .. PLAN: .. VISIBLE OBJECTS: .. SUBTASK: .. MOVE: ..
+GRIPPER: .. </reason> <act> a_1 .. a_{H*D} </act> </s>` cross-attend to that memory in every
+layer. The draft (1 layer) is trained with CE plus a KL term towards the target.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import time
+
+import numpy as np
+
+# ---------------------------------------------------------------- vocabulary / tokenisation
+SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<reason>", "</reason>", "<act>", "</act>"]
+FIELDS = ["TASK:", "PLAN:", "VISIBLE OBJECTS:", "SUBTASK:", "MOVE:", "GRIPPER:"]
+FIELD_KEYS = ["task", "plan", "visible_objects", "subtask", "move", "gripper"]
+JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
+COLORS = ["red", "green", "blue", "yellow", "purple", "orange"]
+H = 8
+D = len(JOINTS)
+BINS = 256
+ACTION_BASE = 192  # words live below, action bins at ACTION_BASE + bin
+MAX_POS = 192
+MAX_INSTR = 24
+IMG_BITS = 5
+PRE = re.compile(r"\w+|[^\w\s]+")  # HF tokenizers' `Whitespace` pre-tokenizer
+
+
+def pretok(s: str) -> list[str]:
+    return PRE.findall(s.lower())
+
+
+def task_objects(task: str) -> list[str]:
+    """Objects the instruction names ('red block', 'bowl', ...), in order of mention."""
+    out = []
+    for m in re.finditer(r"(\w+) block|bowl", task):
+        out.append(m.group(0))
+    return out
+
+
+def filter_visible(visible: str, task: str) -> str:
+    """Keeps the boxes of the objects the task names (shorter reasoning, same grounding)."""
+    keep = set(task_objects(task))
+    parts = [p.strip() for p in re.findall(r"[a-z ]+\[[^\]]*\]", visible or "")]
+    return ", ".join(p for p in parts if p[: p.index("[")].strip() in keep)
+
+
+# ---------------------------------------------------------------- prep (here: needs pyarrow + PyAV)
+def read_video(path: str) -> np.ndarray:
+    import av
+
+    with av.open(path) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+
+
+def prep(args):
+    import pyarrow.parquet as pq
+
+    fronts, wrists, states, instr_ids, reason_ids, action_bins, ep_ids, fams = [], [], [], [], [], [], [], []
+    all_actions = []
+    episodes = []  # (root, file stem)
+    for root in args.data:
+        for p in sorted(glob.glob(os.path.join(root, "data/chunk-*/file-*.parquet"))):
+            rel = os.path.relpath(p, os.path.join(root, "data"))
+            episodes.append((root, rel[: -len(".parquet")]))
+    print(f"{len(episodes)} episodes")
+    words = set()
+    raw = []
+    for ei, (root, stem) in enumerate(episodes):
+        data = pq.read_table(os.path.join(root, "data", stem + ".parquet"), columns=["observation.state", "action"]).to_pydict()
+        ann = pq.read_table(os.path.join(root, "annotations", stem + ".parquet")).to_pydict()
+        st = np.asarray(data["observation.state"], np.float32)
+        ac = np.asarray(data["action"], np.float32)
+        fr = read_video(os.path.join(root, "videos/observation.images.front", stem + ".mp4"))
+        wr = read_video(os.path.join(root, "videos/observation.images.wrist", stem + ".mp4"))
+        n = min(len(st), len(fr), len(wr))
+        raw.append((st[:n], ac[:n], fr[:n], wr[:n], {k: ann[k][:n] for k in FIELD_KEYS}))
+        all_actions.append(ac[:n])
+        for k in FIELD_KEYS:
+            for s in set(ann[k][:n]):
+                if s:
+                    words.update(pretok(s))
+        if ei % 100 == 0:
+            print(f"read {ei}/{len(episodes)}", flush=True)
+    for c in COLORS:
+        words.add(c)
+    words.update(str(i) for i in range(64))
+    words.update("pick up the block and put it in bowl stack on push to left right".split())
+    vocab = [*SPECIALS, *FIELDS, *sorted(words)]
+    assert len(vocab) <= ACTION_BASE, f"{len(vocab)} words do not fit below {ACTION_BASE}"
+    tok = {w: i for i, w in enumerate(vocab)}
+    acts = np.concatenate(all_actions)
+    low, high = np.quantile(acts, 0.01, axis=0), np.quantile(acts, 0.99, axis=0)
+    high = np.maximum(high, low + 1e-3)
+    enc = lambda s: [tok.get(w, tok["<unk>"]) for w in pretok(s or "")]
+    stride = args.stride
+    R = 0
+    for ei, (st, ac, fr, wr, ann) in enumerate(raw):
+        n = len(st)
+        task = ann["task"][0]
+        fam = 0 if "bowl" in task else (1 if task.startswith("push") else 2)
+        bins = bin_actions(ac, low, high)
+        for t in range(0, n, stride):
+            idx = np.minimum(np.arange(t, t + H), n - 1)  # pad past the end with the last action
+            r = [tok["<reason>"]]
+            for f, k in zip(FIELDS, FIELD_KEYS):
+                v = ann[k][t]
+                if k == "visible_objects":
+                    v = filter_visible(v, task)
+                r += [tok[f], *enc(v)]
+            r.append(tok["</reason>"])
+            R = max(R, len(r))
+            fronts.append(fr[t])
+            wrists.append(wr[t])
+            states.append(st[t])
+            instr_ids.append(enc(task)[:MAX_INSTR])
+            reason_ids.append(r)
+            action_bins.append(bins[idx].reshape(-1))
+            ep_ids.append(ei)
+            fams.append(fam)
+    N = len(states)
+    I = max(len(x) for x in instr_ids)
+    ins = np.zeros((N, I), np.int16)
+    for i, x in enumerate(instr_ids):
+        ins[i, : len(x)] = x
+    rea = np.zeros((N, R), np.int16)
+    for i, x in enumerate(reason_ids):
+        rea[i, : len(x)] = x
+    st_all = np.concatenate([r[0] for r in raw])
+    np.savez_compressed(
+        args.out,
+        # frames quantised to IMG_BITS bits per channel: the .npz has to fit the 64 MiB that travels
+        # to the GPU machine; training dithers them back (uniform noise inside the bin)
+        front=np.stack(fronts) >> (8 - IMG_BITS), wrist=np.stack(wrists) >> (8 - IMG_BITS), img_bits=np.asarray(IMG_BITS), state=np.stack(states).astype(np.float32),
+        instr=ins, reason=rea, actions=np.stack(action_bins).astype(np.uint8), episode=np.asarray(ep_ids, np.int32),
+        family=np.asarray(fams, np.int8), low=low.astype(np.float64), high=high.astype(np.float64),
+        state_mean=st_all.mean(0).astype(np.float64), state_std=np.maximum(st_all.std(0), 1.0).astype(np.float64),
+        vocab=np.asarray(json.dumps(vocab)),
+    )
+    print(f"wrote {args.out}: {N} frames (stride {stride}) from {len(raw)} episodes, vocab {len(vocab)}, "
+          f"max reasoning {R} tokens, instr {I}, {os.path.getsize(args.out) / 1e6:.1f} MB")
+
+
+def bin_actions(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    x = np.clip(2 * (actions - low) / (high - low) - 1, -1, 1)
+    return np.clip(np.floor((x + 1) / 2 * BINS), 0, BINS - 1).astype(np.int64)
+
+
+# ---------------------------------------------------------------- models
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+E = 128  # observation memory width
+IMG = 32
+
+
+class CamEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.GELU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GELU(),   # 16
+            nn.Conv2d(64, 96, 3, stride=2, padding=1), nn.GELU(),   # 8
+            nn.Conv2d(96, E, 3, stride=2, padding=1),               # 4
+        )
+
+    def forward(self, x):
+        return self.net(x).flatten(2).transpose(1, 2)  # [B, 16, E]
+
+
+class Encoder(nn.Module):
+    """image_front, image_wrist [B,3,32,32] normalised + state [B,6] normalised -> obs_embedding [B,33,E]."""
+
+    def __init__(self):
+        super().__init__()
+        self.front, self.wrist = CamEncoder(), CamEncoder()
+        self.pos = nn.Parameter(torch.zeros(1, 33, E))
+        self.state = nn.Sequential(nn.Linear(D, E), nn.GELU(), nn.Linear(E, E))
+        self.ln = nn.LayerNorm(E)
+
+    def forward(self, image_front, image_wrist, state):
+        m = torch.cat([self.front(image_front), self.wrist(image_wrist), self.state(state)[:, None, :]], dim=1)
+        return self.ln(m + self.pos)
+
+
+class Block(nn.Module):
+    def __init__(self, d: int, heads: int, p_drop: float = 0.1):
+        super().__init__()
+        self.h, self.hd = heads, d // heads
+        self.drop = nn.Dropout(p_drop)
+        self.ln1, self.ln2, self.ln3 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.xq = nn.Linear(d, d)
+        self.xkv = nn.Linear(E, 2 * d)
+        self.xproj = nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def heads(self, x):
+        b, t, _ = x.shape
+        return x.view(b, t, self.h, self.hd).transpose(1, 2)
+
+    def forward(self, x, mem, past_k, past_v, mask):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = self.heads(q), self.heads(k), self.heads(v)
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd) + mask
+        y = (torch.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.drop(self.proj(y))
+        # cross-attention to the observation memory
+        xq = self.heads(self.xq(self.ln2(x)))
+        mk, mv = self.xkv(mem).split(d, dim=2)
+        mk, mv = self.heads(mk), self.heads(mv)
+        a = torch.softmax((xq @ mk.transpose(-2, -1)) / math.sqrt(self.hd), dim=-1) @ mv
+        x = x + self.drop(self.xproj(a.transpose(1, 2).reshape(b, t, d)))
+        x = x + self.drop(self.mlp(self.ln3(x)))
+        return x, k, v
+
+
+class Decoder(nn.Module):
+    def __init__(self, vocab: int, d: int, layers: int, heads: int, max_pos: int = MAX_POS):
+        super().__init__()
+        self.V, self.d, self.n, self.heads = vocab, d, layers, heads
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(max_pos, d)
+        self.blocks = nn.ModuleList([Block(d, heads) for _ in range(layers)])
+        self.ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        self.grammar: tuple[int, int] | None = None  # (<act>, </act>) ids: set for export
+
+    def forward(self, input_ids, position_ids, obs_embedding, *past):
+        t = input_ids.shape[1]
+        p = past[0].shape[2]
+        x = self.tok(input_ids) + self.pos(position_ids)
+        i = torch.arange(t, device=x.device)[:, None]
+        j = torch.arange(p + t, device=x.device)[None, :]
+        mask = torch.where(j > i + p, torch.full((), float("-inf"), device=x.device), torch.zeros((), device=x.device))
+        presents = []
+        for li, blk in enumerate(self.blocks):
+            x, k, v = blk(x, obs_embedding, past[2 * li], past[2 * li + 1], mask)
+            presents += [k, v]
+        logits = self.head(self.ln(x))
+        if self.grammar is not None:
+            # exported graphs: after <act> or an action token only action tokens (or </act>) may follow
+            act, act_end = self.grammar
+            in_actions = (input_ids >= ACTION_BASE) | (input_ids == act)
+            vocab = torch.arange(self.V, device=x.device)
+            banned = (vocab < ACTION_BASE) & (vocab != act_end)
+            logits = torch.where(in_actions[..., None] & banned, torch.full((), -1e4, device=x.device), logits)
+        return (logits, *presents)
+
+    def empty_past(self, b: int, device="cpu"):
+        return [torch.zeros(b, self.heads, 0, self.d // self.heads, device=device) for _ in range(2 * self.n)]
+
+
+# ---------------------------------------------------------------- training
+class Data:
+    def __init__(self, path: str, device, holdout_frac=0.03):
+        z = np.load(path)
+        self.vocab = json.loads(str(z["vocab"]))
+        self.tok = {w: i for i, w in enumerate(self.vocab)}
+        self.low, self.high = z["low"], z["high"]
+        self.state_mean, self.state_std = z["state_mean"], z["state_std"]
+        ep = z["episode"]
+        # hold out the last episodes (by index) for a teacher-forced check
+        cut = int(ep.max() * (1 - holdout_frac))
+        self.train_idx = np.nonzero(ep < cut)[0]
+        self.val_idx = np.nonzero(ep >= cut)[0]
+        t = lambda a, dt=None: torch.as_tensor(a if dt is None else a.astype(dt)).to(device)
+        self.front = t(z["front"]).permute(0, 3, 1, 2).contiguous()  # uint8 [N,3,32,32]
+        self.wrist = t(z["wrist"]).permute(0, 3, 1, 2).contiguous()
+        self.state = t((z["state"] - self.state_mean) / self.state_std, np.float32)
+        self.instr = t(z["instr"], np.int64)
+        self.reason = t(z["reason"], np.int64)
+        self.actions = t(z["actions"], np.int64) + ACTION_BASE
+        self.device = device
+        self.img_scale = float(2 ** (8 - int(z["img_bits"]))) if "img_bits" in z else 1.0
+        self.state_noise = torch.as_tensor(1.0 / self.state_std, dtype=torch.float32, device=device)  # 1 deg
+        print(f"data: {len(ep)} frames, train {len(self.train_idx)}, val {len(self.val_idx)}, vocab {len(self.vocab)}")
+
+    def batch(self, idx: torch.Tensor, dropout: float, noise: bool):
+        dev = self.device
+        b = len(idx)
+        def img(q):  # dequantise with dither (training) or at the bin centre (evaluation)
+            x = q.float()
+            x = x + (torch.rand_like(x) if noise else 0.5) if self.img_scale > 1 else x
+            return (x * self.img_scale / 255 - 0.5) / 0.25
+        front, wrist = img(self.front[idx]), img(self.wrist[idx])
+        state = self.state[idx]
+        if noise:
+            state = state + torch.randn_like(state) * self.state_noise
+        instr, reason, acts = self.instr[idx], self.reason[idx], self.actions[idx]
+        il = (instr != 0).sum(1)
+        rl = (reason != 0).sum(1)
+        drop = torch.rand(b, device=dev) < dropout
+        rl = torch.where(drop, torch.zeros_like(rl), rl)
+        # answer = reasoning (maybe dropped) + <act> actions </act> </s>
+        tail = torch.cat([torch.full((b, 1), self.tok["<act>"], device=dev), acts,
+                          torch.full((b, 1), self.tok["</act>"], device=dev), torch.full((b, 1), self.tok["</s>"], device=dev)], 1)
+        plen = 1 + il
+        L = int((plen + rl).max().item()) + tail.shape[1]
+        ar = torch.arange(L, device=dev)[None, :]
+        ids = torch.zeros(b, L, dtype=torch.long, device=dev)
+        ids[:, 0] = self.tok["<s>"]
+        # instruction at 1..il
+        ii = (ar[:, : instr.shape[1]] + 1).expand(b, -1)  # scatter_ does not broadcast the index
+        ids.scatter_(1, ii, torch.where(ar[:, : instr.shape[1]] < il[:, None], instr, 0))
+        # reasoning at plen..plen+rl
+        ri = (plen[:, None] + ar[:, : reason.shape[1]]).clamp(max=L - 1)
+        rv = torch.where(ar[:, : reason.shape[1]] < rl[:, None], reason, -1)
+        # write reasoning where valid (scatter of -1 is then masked out)
+        tmp = torch.full((b, L), -1, dtype=torch.long, device=dev)
+        tmp.scatter_(1, ri, rv)
+        ids = torch.where(tmp >= 0, tmp, ids)
+        ti = (plen + rl)[:, None] + torch.arange(tail.shape[1], device=dev)[None, :]
+        ids.scatter_(1, ti, tail)
+        end = (plen + rl)[:, None] + tail.shape[1]
+        # the instruction's scatter wrote zeros past il; everything after `end` is padding
+        ids = torch.where(ar < end, ids, 0)
+        # targets: predict ids[k+1] at position k for answer tokens (k+1 >= plen)
+        tgt = torch.full((b, L), -100, dtype=torch.long, device=dev)
+        nxt = torch.cat([ids[:, 1:], torch.zeros(b, 1, dtype=torch.long, device=dev)], 1)
+        valid = (ar + 1 >= plen[:, None]) & (ar + 1 < end)
+        tgt = torch.where(valid, nxt, tgt)
+        return front, wrist, state, ids, tgt
+
+
+def train(args):
+    torch.manual_seed(args.seed)
+    dev = torch.device(args.device)
+    if dev.type == "cpu":
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+    data = Data(args.cache, dev)
+    V = len(data.vocab)
+    V = ACTION_BASE + BINS
+    enc, target, draft = build(args, V)
+    if args.init:
+        ck = torch.load(args.init, map_location="cpu")
+        for m, k in ((enc, "enc"), (target, "target"), (draft, "draft")):
+            m.load_state_dict({n: t.float() for n, t in ck[k].items()})
+        print(f"initialised from {args.init} ({ck['steps']} steps)")
+    enc, target, draft = enc.to(dev), target.to(dev), draft.to(dev)
+    params = list(enc.parameters()) + list(target.parameters()) + list(draft.parameters())
+    print(f"params: encoder {sum(p.numel() for p in enc.parameters()) / 1e6:.2f} M, target {sum(p.numel() for p in target.parameters()) / 1e6:.2f} M, "
+          f"draft {sum(p.numel() for p in draft.parameters()) / 1e6:.2f} M")
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.wd, betas=(0.9, 0.95))
+    budget = args.minutes * 60
+    amp = dev.type == "cuda"
+    gen = torch.Generator(device="cpu").manual_seed(args.seed)
+    train_idx = torch.as_tensor(data.train_idx)
+    t0 = time.time()
+    step = 0
+    while True:
+        frac = (time.time() - t0) / budget
+        if step >= args.max_steps or frac >= 1:
+            break
+        warm = min(1.0, step / 200)
+        lr = args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = train_idx[torch.randint(len(train_idx), (args.batch,), generator=gen)].to(dev)
+        front, wrist, state, ids, tgt = data.batch(idx, args.dropout, noise=True)
+        b, L = ids.shape
+        pos = torch.arange(L, device=dev)[None, :].expand(b, L)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+            e = enc(front, wrist, state)
+            lt = target(ids, pos, e, *target.empty_past(b, dev))[0].float()
+            ld = draft(ids, pos, e.detach(), *draft.empty_past(b, dev))[0].float()
+        m = (tgt != -100).reshape(-1)
+        lt2, ld2, t2 = lt.reshape(-1, V)[m], ld.reshape(-1, V)[m], tgt.reshape(-1)[m]
+        loss_t = F.cross_entropy(lt2, t2, label_smoothing=0.0)
+        loss_d = F.cross_entropy(ld2, t2)
+        kl = F.kl_div(F.log_softmax(ld2, -1), F.softmax(lt2.detach(), -1), reduction="batchmean")
+        loss = loss_t + 0.5 * loss_d + 1.0 * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 200 == 0:
+            print(f"step {step:6d} lr {lr:.2e} loss_t {loss_t.item():.3f} loss_d {loss_d.item():.3f} kl {kl.item():.3f} ({time.time() - t0:.0f}s)", flush=True)
+        step += 1
+    print(f"trained {step} steps in {time.time() - t0:.0f}s")
+    enc, target, draft = enc.float().eval(), target.float().eval(), draft.float().eval()
+    evaluate(data, enc, target, draft, dev)
+    return data, enc.cpu(), target.cpu(), draft.cpu(), step, time.time() - t0
+
+
+@torch.no_grad()
+def evaluate(data: Data, enc, target, draft, dev, n=512):
+    """Teacher-forced accuracy on held-out episodes, and draft/target agreement."""
+    idx = torch.as_tensor(data.val_idx[:: max(1, len(data.val_idx) // n)][:n]).to(dev)
+    front, wrist, state, ids, tgt = data.batch(idx, 0.0, noise=False)
+    b, L = ids.shape
+    pos = torch.arange(L, device=dev)[None, :].expand(b, L)
+    e = enc(front, wrist, state)
+    at = target(ids, pos, e, *target.empty_past(b, dev))[0].argmax(-1)
+    ad = draft(ids, pos, e, *draft.empty_past(b, dev))[0].argmax(-1)
+    m = tgt != -100
+    act = m & (tgt >= ACTION_BASE)
+    rea = m & (tgt < ACTION_BASE)
+    print(f"held-out teacher-forced: target acc reasoning {(at == tgt)[rea].float().mean():.3f} actions {(at == tgt)[act].float().mean():.3f} "
+          f"(mean |bin err| {(at - tgt)[act].abs().float().mean():.2f}); draft==target reasoning {(ad == at)[rea].float().mean():.3f} "
+          f"actions {(ad == at)[act].float().mean():.3f} (mean |bin diff| {(ad - at)[act].abs().float().mean():.2f})", flush=True)
+
+
+# ---------------------------------------------------------------- export
+def export_decoder(model: Decoder, path: str):
+    n = model.n
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(n) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(n) for kv in ("key", "value")]
+    hd = model.d // model.heads
+    ids = torch.tensor([[1, 20]], dtype=torch.int64)
+    pos = torch.tensor([[3, 4]], dtype=torch.int64)
+    e = torch.zeros(1, 33, E)
+    past = [torch.zeros(1, model.heads, 3, hd) for _ in range(2 * n)]
+    dyn = {"input_ids": {1: "sequence"}, "position_ids": {1: "sequence"}, "logits": {1: "sequence"}}
+    for nm in past_names:
+        dyn[nm] = {2: "past_sequence"}
+    for nm in present_names:
+        dyn[nm] = {2: "total_sequence"}
+    torch.onnx.export(model, (ids, pos, e, *past), path, dynamo=False, opset_version=17,
+                      input_names=["input_ids", "position_ids", "obs_embedding", *past_names],
+                      output_names=["logits", *present_names], dynamic_axes=dyn)
+
+
+def export_encoder(enc: Encoder, path: str):
+    torch.onnx.export(enc, (torch.zeros(1, 3, IMG, IMG), torch.zeros(1, 3, IMG, IMG), torch.zeros(1, D)), path,
+                      dynamo=False, opset_version=17, input_names=["image_front", "image_wrist", "state"],
+                      output_names=["obs_embedding"])
+
+
+def write_tokenizer(path: str, vocab: list[str]):
+    full = vocab + [f"<unused{i}>" for i in range(len(vocab), ACTION_BASE)] + [f"<a{b:03d}>" for b in range(BINS)]
+    tok = {t: i for i, t in enumerate(full)}
+    special = set(SPECIALS + FIELDS) | {t for t in full if t.startswith("<") and t.endswith(">") and len(t) > 2}
+    j = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": tok[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for t in full if t in special],
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": None,
+        "decoder": None,
+        "model": {"type": "WordLevel", "vocab": tok, "unk_token": "<unk>"},
+    }
+    with open(path, "w") as f:
+        json.dump(j, f, ensure_ascii=False)
+
+
+def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info: dict):
+    tok = data.tok
+    V = ACTION_BASE + BINS
+    cam = lambda key: {"key": key, "input": f"image_{key}", "width": IMG, "height": IMG,
+                       "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    manifest = {
+        "format": "reins-bundle", "version": 1, "name": "demo",
+        "description": (f"Demo VLA trained on {info['episodes']} simulator expert episodes (front + wrist 32x32, state, instruction): "
+                        f"{target.n}-layer d={target.d} target, {draft.n}-layer d={draft.d} draft, ECoT reasoning then "
+                        f"H={H} x {D} uniform-bin action tokens. {info['steps']} steps, {info['seconds']:.0f} s on {info['device']}."),
+        "inputs": {
+            "cameras": [cam("front"), cam("wrist")],
+            "state": {"input": "state", "joints": JOINTS, "mean": [float(x) for x in data.state_mean],
+                      "std": [float(x) for x in data.state_std]},
+            "instruction": {"tokenizer": "tokenizer.json", "maxTokens": MAX_INSTR},
+        },
+        "policy": {
+            "kind": "autoregressive",
+            "encoder": {"file": "encoder.onnx", "inputs": ["image_front", "image_wrist", "state"], "outputs": ["obs_embedding"]},
+            "target": {"file": "target.onnx", "layers": target.n, "kvHeads": target.heads, "headDim": target.d // target.heads,
+                       "vocabSize": V, "maxPositions": MAX_POS},
+            "draft": {"file": "draft.onnx", "layers": draft.n, "kvHeads": draft.heads, "headDim": draft.d // draft.heads,
+                      "vocabSize": V, "maxPositions": MAX_POS},
+            "reasoning": {"fields": ["TASK", "PLAN", "VISIBLE OBJECTS", "SUBTASK", "MOVE", "GRIPPER"], "planFields": ["TASK", "PLAN"]},
+            "maxNewTokens": MAX_POS - 40,
+        },
+        "action": {
+            "joints": JOINTS, "chunk": H,
+            "tokenizer": {"kind": "uniform_bins", "bins": BINS, "firstTokenId": ACTION_BASE,
+                          "low": [float(x) for x in data.low], "high": [float(x) for x in data.high]},
+        },
+        "tokens": {
+            "pad": tok["<pad>"], "bos": tok["<s>"], "eos": tok["</s>"],
+            "reasoningBegin": tok["<reason>"], "reasoningEnd": tok["</reason>"],
+            "actionBegin": tok["<act>"], "actionEnd": tok["</act>"],
+            "fields": {f[:-1]: tok[f] for f in FIELDS},
+        },
+    }
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=2)
+
+
+def check_export(out: str, enc, target):
+    import onnxruntime as ort
+
+    s_e = ort.InferenceSession(os.path.join(out, "encoder.onnx"))
+    s_t = ort.InferenceSession(os.path.join(out, "target.onnx"))
+    img, img2, st = torch.randn(1, 3, IMG, IMG), torch.randn(1, 3, IMG, IMG), torch.randn(1, D)
+    e = enc(img, img2, st)
+    ge = s_e.run(None, {"image_front": img.numpy(), "image_wrist": img2.numpy(), "state": st.numpy()})[0]
+    assert np.allclose(ge, e.numpy(), atol=1e-4)
+    ids = torch.tensor([[1, 20, 21, 22, 4]])
+    pos = torch.arange(5)[None]
+    ref = target(ids, pos, e, *target.empty_past(1))
+    hd = target.d // target.heads
+    feeds = {"input_ids": ids.numpy(), "position_ids": pos.numpy(), "obs_embedding": e.numpy()}
+    for i in range(target.n):
+        feeds[f"past_key_values.{i}.key"] = np.zeros((1, target.heads, 0, hd), np.float32)
+        feeds[f"past_key_values.{i}.value"] = np.zeros((1, target.heads, 0, hd), np.float32)
+    got = s_t.run(None, feeds)
+    assert np.allclose(got[0], ref[0].numpy(), atol=1e-3)
+    ids2, pos2 = torch.tensor([[8, 9, 10]]), torch.tensor([[5, 6, 7]])
+    ref2 = target(ids2, pos2, e, *ref[1:])
+    feeds2 = {"input_ids": ids2.numpy(), "position_ids": pos2.numpy(), "obs_embedding": e.numpy()}
+    for i in range(target.n):
+        feeds2[f"past_key_values.{i}.key"] = got[1 + 2 * i]
+        feeds2[f"past_key_values.{i}.value"] = got[2 + 2 * i]
+    got2 = s_t.run(None, feeds2)
+    assert np.allclose(got2[0], ref2[0].numpy(), atol=1e-3)
+    print("export check ok")
+
+
+def build(args, V):
+    return (Encoder(), Decoder(V, args.d, args.layers, args.heads), Decoder(V, args.draft_d, args.draft_layers, args.draft_heads))
+
+
+def train_and_export(args):
+    if args.smoke:
+        args.device, args.minutes, args.max_steps, args.batch = "cpu", 5, min(args.max_steps, 20), 16
+    data, enc, target, draft, steps, secs = train(args)
+    os.makedirs(args.out, exist_ok=True)
+    dev_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+    ckpt = args.ckpt or os.path.join(args.out, "ckpt.pt")
+    torch.save({"enc": enc.state_dict(), "target": target.state_dict(), "draft": draft.state_dict(),
+                "args": vars(args), "steps": steps, "seconds": secs, "device": dev_name}, ckpt)
+    print("saved", ckpt, flush=True)
+    export_bundle(args, data, enc, target, draft, steps, secs, dev_name)
+
+
+def export_from_ckpt(args):
+    ck = torch.load(args.ckpt, map_location="cpu")
+    for k in ("d", "layers", "heads", "draft_d", "draft_layers", "draft_heads"):
+        setattr(args, k, ck["args"][k])
+    data = Data(args.cache, torch.device("cpu"))
+    enc, target, draft = build(args, ACTION_BASE + BINS)
+    enc.load_state_dict(ck["enc"]), target.load_state_dict(ck["target"]), draft.load_state_dict(ck["draft"])
+    enc, target, draft = enc.eval(), target.eval(), draft.eval()
+    evaluate(data, enc, target, draft, torch.device("cpu"), n=256)
+    export_bundle(args, data, enc, target, draft, ck["steps"], ck["seconds"], ck["device"])
+
+
+def export_bundle(args, data, enc, target, draft, steps, secs, dev_name):
+    os.makedirs(args.out, exist_ok=True)
+    target.grammar = draft.grammar = (data.tok["<act>"], data.tok["</act>"])
+    with torch.no_grad():
+        export_encoder(enc, os.path.join(args.out, "encoder.onnx"))
+        export_decoder(target, os.path.join(args.out, "target.onnx"))
+        export_decoder(draft, os.path.join(args.out, "draft.onnx"))
+        try:
+            check_export(args.out, enc, target)
+        except ImportError as e:
+            print(f"export check skipped ({e})")
+    episodes = int(len(np.unique(np.load(args.cache)["episode"])))
+    write_tokenizer(os.path.join(args.out, "tokenizer.json"), data.vocab)
+    write_manifest(os.path.join(args.out, "manifest.json"), data, target, draft,
+                   {"episodes": episodes, "steps": steps, "seconds": secs, "device": dev_name})
+    print("wrote", args.out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prep")
+    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--stride", type=int, default=4, help="keep every n-th frame")
+    t = sub.add_parser("train")
+    t.add_argument("--cache", required=True)
+    t.add_argument("--out", default="models/bundles/demo")
+    t.add_argument("--device", default="cuda")
+    t.add_argument("--minutes", type=float, default=8.0, help="wall-clock training budget (cosine LR over it)")
+    t.add_argument("--max-steps", type=int, default=10**9)
+    t.add_argument("--batch", type=int, default=256)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--d", type=int, default=192)
+    t.add_argument("--layers", type=int, default=4)
+    t.add_argument("--heads", type=int, default=6)
+    t.add_argument("--draft-d", type=int, default=128)
+    t.add_argument("--draft-layers", type=int, default=1)
+    t.add_argument("--draft-heads", type=int, default=4)
+    t.add_argument("--dropout", type=float, default=0.3, help="reasoning dropout probability")
+    t.add_argument("--wd", type=float, default=0.05)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--smoke", action="store_true", help="CPU, 20 steps, batch 16: checks the pipeline end to end")
+    t.add_argument("--init", default=None, help="start from a checkpoint (fine-tuning)")
+    t.add_argument("--ckpt", default=None, help="where to save the PyTorch checkpoint (default OUT/ckpt.pt)")
+    x = sub.add_parser("export", help="re-export a bundle from a checkpoint (CPU)")
+    x.add_argument("--ckpt", required=True)
+    x.add_argument("--cache", required=True)
+    x.add_argument("--out", default="models/bundles/demo")
+    args = ap.parse_args()
+    if args.cmd == "prep":
+        prep(args)
+    elif args.cmd == "export":
+        export_from_ckpt(args)
+    else:
+        train_and_export(args)
+
+
+if __name__ == "__main__":
+    main()
