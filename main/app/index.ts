@@ -64,7 +64,24 @@ function createWindow(): BrowserWindow {
 }
 
 async function main(): Promise<void> {
-  const args = parseStartArgs(process.argv.slice(process.defaultApp ? 2 : 1).filter((a) => a !== '.'));
+  // Electron and Chromium may add switches of their own: keep only ours, and refuse bad values loudly.
+  const ours = new Set(['--headless', '--port', '--host', '--token', '--rate', '--seed', '--size', '--camera']);
+  const raw = process.argv.slice(process.defaultApp ? 2 : 1).filter((a) => a !== '.');
+  const mine: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (ours.has(raw[i]!)) {
+      mine.push(raw[i]!);
+      if (raw[i] !== '--headless' && raw[i + 1] !== undefined) mine.push(raw[++i]!);
+    }
+  }
+  let args;
+  try {
+    args = parseStartArgs(mine);
+  } catch (err) {
+    console.error((err as Error).message);
+    app.exit(2);
+    return;
+  }
   if (!app.requestSingleInstanceLock()) {
     app.quit();
     return;
