@@ -21,7 +21,8 @@ import type { Robot, RobotHealthEntry, RobotJoint, RobotState } from '../Robot';
 import type { MotorGroup } from '../../motors/MotorGroup';
 import { DeviceAlreadyConnectedError, DeviceNotConnectedError } from '../../transport/errors';
 import { CalibrationError, MotorFaultError } from '../../motors/errors';
-import { calibrationEqual, parseCalibration, type CalibrationFile } from '../calibration';
+import { parseCalibration, type CalibrationFile } from '../calibration';
+import { applyCalibrationToMotors } from '../applyCalibration';
 import { CalibrationSession, type CalibrationSpec } from '../calibrationSession';
 
 export interface ServoArmSpec<R extends string> {
@@ -105,16 +106,7 @@ export class ServoFollower<R extends string> implements Robot {
 
   /** Uses a calibration (e.g. from a file): written to EEPROM only if the motors differ. */
   async applyCalibration(cal: CalibrationFile): Promise<CalibrationStatus> {
-    const parsed = parseCalibration(cal, this.jointIds());
-    const onMotors = await this.group.readCalibration();
-    const fields = this.group.protocol === 'feetech' ? (['homing_offset', 'range_min', 'range_max'] as const) : undefined;
-    if (calibrationEqual(parsed, onMotors, fields)) {
-      this.group.calibration = structuredClone(parsed);
-      this.calibrationStatus = 'matched';
-    } else {
-      await this.group.writeCalibration(parsed);
-      this.calibrationStatus = 'written';
-    }
+    this.calibrationStatus = await applyCalibrationToMotors(this.group, cal, this.jointIds());
     this.pendingCalibration = undefined;
     return this.calibrationStatus;
   }

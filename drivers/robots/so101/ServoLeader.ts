@@ -5,7 +5,8 @@
  */
 import type { MotorGroup } from '../../motors/MotorGroup';
 import { DeviceAlreadyConnectedError, DeviceNotConnectedError } from '../../transport/errors';
-import { parseCalibration, calibrationEqual, type CalibrationFile } from '../calibration';
+import { parseCalibration, type CalibrationFile } from '../calibration';
+import { applyCalibrationToMotors } from '../applyCalibration';
 import { CalibrationSession } from '../calibrationSession';
 import type { ServoArmSpec, CalibrationStatus } from './ServoFollower';
 
@@ -67,16 +68,7 @@ export class ServoLeader<R extends string> implements LeaderArm {
   }
 
   async applyCalibration(cal: CalibrationFile): Promise<CalibrationStatus> {
-    const parsed = parseCalibration(cal, this.jointIds());
-    const onMotors = await this.group.readCalibration();
-    const fields = this.group.protocol === 'feetech' ? (['homing_offset', 'range_min', 'range_max'] as const) : undefined;
-    if (calibrationEqual(parsed, onMotors, fields)) {
-      this.group.calibration = structuredClone(parsed);
-      this.calibrationStatus = 'matched';
-    } else {
-      await this.group.writeCalibration(parsed);
-      this.calibrationStatus = 'written';
-    }
+    this.calibrationStatus = await applyCalibrationToMotors(this.group, cal, this.jointIds());
     this.pendingCalibration = undefined;
     return this.calibrationStatus;
   }
