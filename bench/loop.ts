@@ -8,7 +8,6 @@
 import { ControlLoop } from '../main/control/loop';
 import { ConsoleSession } from '../main/services/session';
 import type { Robot } from '../drivers/robots/Robot';
-import { summarize } from '../main/control/stats';
 import { cpus } from 'node:os';
 
 const secArg = process.argv.indexOf('--seconds');
@@ -47,8 +46,6 @@ interface Row {
 }
 
 async function measure(config: string, loop: ControlLoop, rateHz: number): Promise<Row> {
-  const ticks: number[] = [];
-  loop.addSink({ onStep: () => void ticks.push(performance.now()) });
   loop.start();
   await new Promise((r) => setTimeout(r, 1000)); // warm-up
   loop.resetStats();
@@ -80,7 +77,6 @@ for (const rateHz of [30, 100]) {
   rows.push(await measure('sim + 2 cameras + expert', session.loop, rateHz));
   await session.stop();
 }
-void summarize;
 
 const f = (n: number) => n.toFixed(3);
 console.log(`Control loop, ${SECONDS} s per row, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);

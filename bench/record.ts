@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       const act = expert.act();
       world.setGoal(act.goal);
       world.step(period);
-      svc.sink.onStep({ tick, timeMs: now, observation: { timeMs: now, state, images, task: 'benchmark' }, action: act.goal, source: 'policy', intervention: false, clamped: false });
+      svc.sink.onStep({ tick, timeMs: now, observation: { timeMs: now, state, images, task: 'benchmark' }, action: act.goal, source: 'policy', intervention: false, clamped: false, watchdog: [] });
       if (now - lastSample > 1000) {
         lastSample = now;
         const ch = liveChildren();

@@ -39,7 +39,6 @@ export interface LoopOptions {
 }
 
 export interface TickReport extends StepRecord {
-  watchdog: WatchdogReason[];
   clampResult: ClampResult;
   stageMs: Record<Stage, number>;
 }

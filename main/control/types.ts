@@ -4,6 +4,7 @@
  */
 import type { Frame } from '../../drivers/cameras/Camera';
 import type { ControlSource, ReasoningFields } from '../common/types';
+import type { WatchdogReason } from './watchdog';
 
 export interface Observation {
   timeMs: number;
@@ -43,6 +44,8 @@ export interface StepRecord {
   /** True when the operator (not the policy) commanded this tick. */
   intervention: boolean;
   clamped: boolean;
+  /** Why the watchdog held or reported this tick (empty when all inputs were fresh). */
+  watchdog: WatchdogReason[];
   reasoning?: ReasoningFields;
 }
 

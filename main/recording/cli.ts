@@ -144,6 +144,7 @@ export async function recordFromSim(args: Args, log: (s: string) => void = (s) =
           source: 'policy', // the scripted expert is a (scripted) policy; no operator intervention
           intervention: false,
           clamped: false,
+          watchdog: [],
           reasoning: { ...act.annotation },
         });
         world.step(1000 / args.fps);

@@ -8,21 +8,18 @@ import type { PolicyOutput, PolicyRunner } from '../control/types';
 
 export class ExpertRunner implements PolicyRunner {
   readonly name = 'expert';
-  done = false;
   private current: ScriptedExpert;
   constructor(private readonly make: () => ScriptedExpert) {
     this.current = make();
   }
   step(): PolicyOutput {
     const r = this.current.act();
-    this.done = r.done;
     const a = r.annotation;
     return { goal: r.goal, reasoning: { task: a.task, plan: a.plan, subtask: a.subtask, move: a.move, gripper: a.gripper, visibleObjects: a.visibleObjects } };
   }
   /** After a takeover the scene may have changed: plan again from the present state. */
   reset(): void {
     this.current = this.make();
-    this.done = false;
   }
   async stop(): Promise<void> {}
 }

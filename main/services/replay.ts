@@ -14,9 +14,6 @@ export class ReplayRunner implements PolicyRunner {
   ) {
     this.name = `replay of episode ${episodeIndex}`;
   }
-  get done(): boolean {
-    return this.i >= this.actions.length;
-  }
   step(): PolicyOutput | undefined {
     const a = this.actions[Math.min(this.i, this.actions.length - 1)];
     this.i++;

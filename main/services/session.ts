@@ -3,7 +3,7 @@
  * handlers. One per process; the Electron app and the headless host both create it and attach
  * their transport to `session.api`.
  */
-import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, TASK_FAMILIES, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
+import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
 import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
 import type { CommandArgs, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
@@ -176,7 +176,7 @@ export class ConsoleSession {
       source: s.source,
       estop: this.loop.estop,
       clamped: s.clamped,
-      watchdog: (s as { watchdog?: unknown[] }).watchdog?.length ? true : false,
+      watchdog: s.watchdog.length > 0,
       stats: this.loop.stats(),
       cameras: this.cameraInfo(),
       success: this.world.isSuccess(),
@@ -647,4 +647,3 @@ export class ConsoleSession {
   }
 }
 
-export { TASK_FAMILIES };

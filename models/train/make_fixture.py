@@ -28,6 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from bundle_export import export_kv_decoder, write_word_level_tokenizer
+
 # ---------------------------------------------------------------- vocabulary
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<reason>", "</reason>", "<act>", "</act>"]
 FIELDS = ["TASK:", "PLAN:", "VISIBLE OBJECTS:", "SUBTASK:", "MOVE:", "GRIPPER:"]
@@ -250,22 +252,7 @@ def train(args):
 
 # ---------------------------------------------------------------- export
 def export_decoder(model: Decoder, path: str):
-    n = model.n
-    past_names = [f"past_key_values.{i}.{kv}" for i in range(n) for kv in ("key", "value")]
-    present_names = [f"present.{i}.{kv}" for i in range(n) for kv in ("key", "value")]
-    hd = model.d // model.heads
-    ids = torch.tensor([[1, 20]], dtype=torch.int64)
-    pos = torch.tensor([[3, 4]], dtype=torch.int64)
-    e = torch.zeros(1, 128)
-    past = [torch.zeros(1, model.heads, 3, hd) for _ in range(2 * n)]
-    dyn = {"input_ids": {1: "sequence"}, "position_ids": {1: "sequence"}, "logits": {1: "sequence"}}
-    for nm in past_names:
-        dyn[nm] = {2: "past_sequence"}
-    for nm in present_names:
-        dyn[nm] = {2: "total_sequence"}
-    torch.onnx.export(model, (ids, pos, e, *past), path, dynamo=False, opset_version=17,
-                      input_names=["input_ids", "position_ids", "obs_embedding", *past_names],
-                      output_names=["logits", *present_names], dynamic_axes=dyn)
+    export_kv_decoder(model, path, model.n, model.heads, model.d // model.heads, torch.zeros(1, 128))
 
 
 def export_encoder(enc: Encoder, path: str):
@@ -276,23 +263,7 @@ def export_encoder(enc: Encoder, path: str):
 def write_tokenizer(path: str):
     """A word-level tokenizer.json over the decoder's vocabulary (loaded by a real HF tokenizers lib)."""
     special = set(SPECIALS + FIELDS) | {t for t in VOCAB if t.startswith("<")}
-    tok = {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {"id": TOK[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
-            for t in VOCAB if t in special
-        ],
-        "normalizer": {"type": "Lowercase"},
-        "pre_tokenizer": {"type": "WhitespaceSplit"},
-        "post_processor": None,
-        "decoder": None,
-        "model": {"type": "WordLevel", "vocab": TOK, "unk_token": "<unk>"},
-    }
-    with open(path, "w") as f:
-        json.dump(tok, f, ensure_ascii=False)
+    write_word_level_tokenizer(path, {t: TOK[t] for t in VOCAB}, special, "WhitespaceSplit")
 
 
 def write_manifest(path: str, low, high, target: Decoder, draft: Decoder):

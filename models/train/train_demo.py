@@ -172,6 +172,8 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from bundle_export import export_kv_decoder, write_word_level_tokenizer  # noqa: E402
+
 E = 128  # observation memory width
 IMG = 32
 
@@ -429,22 +431,7 @@ def evaluate(data: Data, enc, target, draft, dev, n=512):
 
 # ---------------------------------------------------------------- export
 def export_decoder(model: Decoder, path: str):
-    n = model.n
-    past_names = [f"past_key_values.{i}.{kv}" for i in range(n) for kv in ("key", "value")]
-    present_names = [f"present.{i}.{kv}" for i in range(n) for kv in ("key", "value")]
-    hd = model.d // model.heads
-    ids = torch.tensor([[1, 20]], dtype=torch.int64)
-    pos = torch.tensor([[3, 4]], dtype=torch.int64)
-    e = torch.zeros(1, 33, E)
-    past = [torch.zeros(1, model.heads, 3, hd) for _ in range(2 * n)]
-    dyn = {"input_ids": {1: "sequence"}, "position_ids": {1: "sequence"}, "logits": {1: "sequence"}}
-    for nm in past_names:
-        dyn[nm] = {2: "past_sequence"}
-    for nm in present_names:
-        dyn[nm] = {2: "total_sequence"}
-    torch.onnx.export(model, (ids, pos, e, *past), path, dynamo=False, opset_version=17,
-                      input_names=["input_ids", "position_ids", "obs_embedding", *past_names],
-                      output_names=["logits", *present_names], dynamic_axes=dyn)
+    export_kv_decoder(model, path, model.n, model.heads, model.d // model.heads, torch.zeros(1, 33, E))
 
 
 def export_encoder(enc: Encoder, path: str):
@@ -455,20 +442,8 @@ def export_encoder(enc: Encoder, path: str):
 
 def write_tokenizer(path: str, vocab: list[str]):
     full = vocab + [f"<unused{i}>" for i in range(len(vocab), ACTION_BASE)] + [f"<a{b:03d}>" for b in range(BINS)]
-    tok = {t: i for i, t in enumerate(full)}
     special = set(SPECIALS + FIELDS) | {t for t in full if t.startswith("<") and t.endswith(">") and len(t) > 2}
-    j = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": tok[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for t in full if t in special],
-        "normalizer": {"type": "Lowercase"},
-        "pre_tokenizer": {"type": "Whitespace"},
-        "post_processor": None,
-        "decoder": None,
-        "model": {"type": "WordLevel", "vocab": tok, "unk_token": "<unk>"},
-    }
-    with open(path, "w") as f:
-        json.dump(j, f, ensure_ascii=False)
+    write_word_level_tokenizer(path, {t: i for i, t in enumerate(full)}, special, "Whitespace")
 
 
 def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info: dict):

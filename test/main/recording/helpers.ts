@@ -42,6 +42,7 @@ export function syntheticStep(t: number, ep: number, cams: { key: string; width:
     source,
     intervention: source === 'operator',
     clamped: false,
+    watchdog: [],
     reasoning: { plan: 'reach, grasp, lift', subtask: `sub ${Math.floor(t / 5)}`, move: 'move left', gripper: 'open', visibleObjects: 'red block [1, 2, 3, 4]' },
   };
 }

@@ -1,0 +1,51 @@
+"""The ONNX and tokenizer side of the Reins bundle contract (models/README.md), shared by the
+training scripts: a KV-cached decoder graph with the runtime's input/output names, and a
+word-level tokenizer.json that @huggingface/tokenizers loads.
+
+Decoder graph:
+  inputs  input_ids [1, T] int64, position_ids [1, T] int64, obs_embedding (model-defined),
+          past_key_values.{i}.key / .value [1, heads, past, head_dim]
+  outputs logits [1, T, V], present.{i}.key / .value [1, heads, past + T, head_dim]
+T and past are dynamic, so one call verifies k drafted tokens.
+"""
+from __future__ import annotations
+
+import json
+
+import torch
+
+
+def export_kv_decoder(model: torch.nn.Module, path: str, layers: int, heads: int, head_dim: int, obs_example: torch.Tensor) -> None:
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    ids = torch.tensor([[1, 20]], dtype=torch.int64)
+    pos = torch.tensor([[3, 4]], dtype=torch.int64)
+    past = [torch.zeros(1, heads, 3, head_dim) for _ in range(2 * layers)]
+    dyn = {"input_ids": {1: "sequence"}, "position_ids": {1: "sequence"}, "logits": {1: "sequence"}}
+    for nm in past_names:
+        dyn[nm] = {2: "past_sequence"}
+    for nm in present_names:
+        dyn[nm] = {2: "total_sequence"}
+    torch.onnx.export(model, (ids, pos, obs_example, *past), path, dynamo=False, opset_version=17,
+                      input_names=["input_ids", "position_ids", "obs_embedding", *past_names],
+                      output_names=["logits", *present_names], dynamic_axes=dyn)
+
+
+def write_word_level_tokenizer(path: str, vocab: dict[str, int], special: set[str], pre_tokenizer: str) -> None:
+    """A lower-casing word-level tokenizer.json; `special` tokens are added tokens, never split."""
+    tok = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+            for t, i in vocab.items() if t in special
+        ],
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": pre_tokenizer},
+        "post_processor": None,
+        "decoder": None,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"},
+    }
+    with open(path, "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
