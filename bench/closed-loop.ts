@@ -2,6 +2,9 @@
  * Closed-loop benchmark of a VLA bundle in the simulator:
  *
  *   npm run bench:closed-loop [-- --quick] [--seeds N] [--bundle DIR] [--configs a,b] [--families f,g] [--max-seconds T]
+ *                             [--first-seed I] [--save FILE]              (also write every episode and inference sample to FILE)
+ *   npm run bench:closed-loop -- --merge F1,F2,...     (one table from runs saved with --save, e.g. run in
+ *                                                      parallel over configurations or families)
  *
  * Defaults: bundle models/bundles/demo, 100 seeds per family, 20 s episodes, all configurations
  * (keys greedy, default, r4, r9, ens-off, ens-blend, full, dropout). --quick: 1 seed per family,
@@ -49,6 +52,8 @@ const arg = (name: string, def: string): string => {
 const quick = args.includes('--quick');
 const bundle = arg('bundle', 'models/bundles/demo');
 const seedsPerFamily = Number(arg('seeds', quick ? '1' : '100'));
+/** Index of the first held-out seed (to split one family's seeds over parallel runs). */
+const firstSeed = Number(arg('first-seed', '0'));
 const maxSeconds = Number(arg('max-seconds', quick ? '10' : '20'));
 const families = arg('families', TASK_FAMILIES.join(',')).split(',') as TaskFamily[];
 const RATE = 30;
@@ -231,26 +236,32 @@ interface Row {
   wallS: number;
 }
 
-async function main(): Promise<void> {
-  const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: 1 } });
-  const m = policy.manifest;
-  const rows: Row[] = [];
-  console.log(`bundle ${bundle} (${m.name}); ${families.join('/')} × ${seedsPerFamily} held-out seeds from ${EVAL_SEED0}; ${RATE} Hz simulated clock, chunks land after the measured latency; max ${maxSeconds} s per episode`);
-  for (const cfg of configs) {
-    const t0 = performance.now();
-    const samples: Sample[] = [];
-    const eps: EpisodeResult[] = [];
-    for (let i = 0; i < seedsPerFamily; i++) {
-      for (const family of families) eps.push(await runEpisode(policy, cfg, family, EVAL_SEED0 + i, samples));
-    }
+interface Run {
+  key: string;
+  eps: EpisodeResult[];
+  samples: Sample[];
+  wallS: number;
+}
+
+interface Saved {
+  bundle: string;
+  name: string;
+  maxSeconds: number;
+  zeroLatency: boolean;
+  runs: Run[];
+}
+
+function summarise(cfg: Config, run: Run, fams: TaskFamily[]): Row {
+  const { eps, samples } = run;
+  {
     const success: Row['success'] = {};
-    for (const f of families) {
+    for (const f of fams) {
       const e = eps.filter((x) => x.family === f);
       const ok = e.filter((x) => x.success).length;
       success[f] = { ok, n: e.length, rate: e.length === 0 ? NaN : ok / e.length };
     }
     const spec = samples.filter((s) => s.spec);
-    const row: Row = {
+    return {
       config: cfg.rows.join(' = '),
       key: cfg.key,
       success,
@@ -266,22 +277,71 @@ async function main(): Promise<void> {
       meanDelayTicks: mean(samples.map((s) => s.delay)),
       inferences: samples.length,
       episodes: eps.length,
-      wallS: (performance.now() - t0) / 1000,
+      wallS: run.wallS,
     };
-    rows.push(row);
-    console.error(`[${cfg.key}] valid ${row.validRate.toFixed(2)}, ${eps.length} episodes, success ${(row.successAll * 100).toFixed(1)} %, p50 ${row.stepP50Ms.toFixed(1)} ms, ${row.wallS.toFixed(0)} s`);
   }
-  await policy.dispose();
+}
+
+async function main(): Promise<void> {
+  const mergeFiles = arg('merge', '');
+  const save = arg('save', '');
+  let saved: Saved;
+  if (mergeFiles !== '') {
+    const { readFileSync } = await import('node:fs');
+    const parts = mergeFiles.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved);
+    const runs = new Map<string, Run>();
+    for (const p of parts) {
+      if (p.bundle !== parts[0]!.bundle || p.maxSeconds !== parts[0]!.maxSeconds || p.zeroLatency !== parts[0]!.zeroLatency) {
+        throw new Error('--merge: the saved runs differ in bundle, --max-seconds or --zero-latency');
+      }
+      for (const r of p.runs) {
+        const into = runs.get(r.key);
+        if (into === undefined) runs.set(r.key, { ...r, eps: [...r.eps], samples: [...r.samples] });
+        else {
+          into.eps.push(...r.eps);
+          into.samples.push(...r.samples);
+          into.wallS += r.wallS;
+        }
+      }
+    }
+    saved = { ...parts[0]!, runs: [...runs.values()] };
+    console.log(`merged ${parts.length} saved runs of ${saved.bundle}`);
+  } else {
+    const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: 1 } });
+    const m = policy.manifest;
+    saved = { bundle, name: m.name, maxSeconds, zeroLatency, runs: [] };
+    console.log(`bundle ${bundle} (${m.name}); ${families.join('/')} × ${seedsPerFamily} held-out seeds from ${EVAL_SEED0}; ${RATE} Hz simulated clock, chunks land after the measured latency; max ${maxSeconds} s per episode`);
+    for (const cfg of configs) {
+      const t0 = performance.now();
+      const samples: Sample[] = [];
+      const eps: EpisodeResult[] = [];
+      for (let i = firstSeed; i < firstSeed + seedsPerFamily; i++) {
+        for (const family of families) eps.push(await runEpisode(policy, cfg, family, EVAL_SEED0 + i, samples));
+      }
+      const run: Run = { key: cfg.key, eps, samples, wallS: (performance.now() - t0) / 1000 };
+      saved.runs.push(run);
+      const row = summarise(cfg, run, families);
+      console.error(`[${cfg.key}] valid ${row.validRate.toFixed(2)}, ${eps.length} episodes, success ${(row.successAll * 100).toFixed(1)} %, p50 ${row.stepP50Ms.toFixed(1)} ms, ${row.wallS.toFixed(0)} s`);
+      if (save !== '') {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(save, JSON.stringify(saved));
+      }
+    }
+    await policy.dispose();
+  }
+  const fams = TASK_FAMILIES.filter((f) => saved.runs.some((r) => r.eps.some((e) => e.family === f)));
+  const rows = saved.runs.map((r) => summarise(ALL.find((c) => c.key === r.key)!, r, fams));
+  const seedCounts = Object.fromEntries(fams.map((f) => [f, Math.max(...saved.runs.map((r) => r.eps.filter((e) => e.family === f).length))]));
 
   const f1 = (x: number | null, d = 1): string => (x === null || Number.isNaN(x) ? '—' : x.toFixed(d));
-  const head = ['config', ...families.map((f) => `${f} %`), 'all %', 'step p50 ms', 'step p99 ms', 'act Hz', 'tok/step', 'tok/s', 'accept len', 'cache hit', 'delay ticks'];
+  const head = ['config', ...fams.map((f) => `${f} %`), 'all %', 'step p50 ms', 'step p99 ms', 'act Hz', 'tok/step', 'tok/s', 'accept len', 'cache hit', 'delay ticks'];
   const lines: string[][] = [];
   for (const name of ROW_ORDER) {
     const r = rows.find((x) => ALL.find((c) => c.key === x.key)!.rows.includes(name));
     if (r === undefined) continue;
     lines.push([
       name,
-      ...families.map((f) => `${f1(100 * r.success[f]!.rate, 0)} (${r.success[f]!.ok}/${r.success[f]!.n})`),
+      ...fams.map((f) => `${f1(100 * r.success[f]!.rate, 0)} (${r.success[f]!.ok}/${r.success[f]!.n})`),
       f1(100 * r.successAll, 1),
       f1(r.stepP50Ms),
       f1(r.stepP99Ms),
@@ -297,7 +357,7 @@ async function main(): Promise<void> {
   const fmt = (l: string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   console.log(fmt(head));
   for (const l of lines) console.log(fmt(l));
-  console.log(JSON.stringify({ bundle, name: m.name, seedsPerFamily, evalSeed0: EVAL_SEED0, families, maxSeconds, rateHz: RATE, quick, zeroLatency, rows }));
+  console.log(JSON.stringify({ bundle: saved.bundle, name: saved.name, episodesPerFamily: seedCounts, evalSeed0: EVAL_SEED0, families: fams, maxSeconds: saved.maxSeconds, rateHz: RATE, quick, zeroLatency: saved.zeroLatency, rows }));
 }
 
 main().catch((e: unknown) => {

@@ -3,10 +3,14 @@
  * time): the training data of the demo policy, with ECoT annotations in the annotations side file.
  *
  *   npm run record -- --episodes N --out DIR [--task-family F] [--seed S] [--fps F] [--size WxH]
- *                     [--max-seconds T] [--codec av1|h264] [--resume]
+ *                     [--max-seconds T] [--codec av1|h264|h264-lossless] [--action-noise DEG] [--resume]
  *
  * Episode i runs the world seeded with S + i. Only successful episodes are kept: a failed
  * attempt is discarded and reported, so the dataset may hold fewer than N episodes.
+ * --action-noise (DART-style noise injection): the arm executes the expert's goal plus Gaussian
+ * noise of that many degrees on the body joints (in bursts of 10 ticks out of 30), while the dataset
+ * records the expert's own goal as the action — the policy sees states slightly off the expert's
+ * path, labelled with the expert's correction.
  * The last line printed is one JSON object (the summary).
  */
 import { existsSync } from 'node:fs';
@@ -15,6 +19,8 @@ import { SimWorld, SimCamera, ScriptedExpert, TASK_FAMILIES, type TaskFamily } f
 import type { StepRecord } from '../control/types';
 import { toErrorData } from '../common/errors';
 import { RecordingService } from './service';
+import type { VideoCodecChoice } from './encoder';
+import { mulberry32 } from '../../drivers/sim/rng';
 
 interface Args {
   episodes: number;
@@ -25,14 +31,15 @@ interface Args {
   width: number;
   height: number;
   maxSeconds: number;
-  codec?: 'av1' | 'h264';
+  codec?: VideoCodecChoice;
+  actionNoiseDeg: number;
   resume: boolean;
 }
 
-const USAGE = 'usage: npm run record -- --episodes N --out DIR [--task-family pick_place|push|stack] [--seed S] [--fps F] [--size WxH] [--max-seconds T] [--codec av1|h264] [--resume]';
+const USAGE = 'usage: npm run record -- --episodes N --out DIR [--task-family pick_place|push|stack] [--seed S] [--fps F] [--size WxH] [--max-seconds T] [--codec av1|h264|h264-lossless] [--action-noise DEG] [--resume]';
 
 function parseArgs(argv: string[]): Args {
-  const a: Partial<Args> & { resume: boolean } = { seed: 0, fps: 30, width: 224, height: 224, maxSeconds: 30, resume: false };
+  const a: Partial<Args> & { resume: boolean } = { seed: 0, fps: 30, width: 224, height: 224, maxSeconds: 30, actionNoiseDeg: 0, resume: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -66,8 +73,15 @@ function parseArgs(argv: string[]): Args {
       case '--max-seconds': a.maxSeconds = Number(v()); break;
       case '--codec': {
         const c = v();
-        if (c !== 'av1' && c !== 'h264') throw new Error('--codec must be av1 or h264');
+        if (c !== 'av1' && c !== 'h264' && c !== 'h264-lossless') throw new Error('--codec must be av1, h264 or h264-lossless');
         a.codec = c;
+        break;
+      }
+      case '--action-noise': {
+        const s = v();
+        const n = Number(s);
+        if (!Number.isFinite(n) || n < 0 || n > 10) throw new Error(`--action-noise must be a number of degrees between 0 and 10 (got ${s})`);
+        a.actionNoiseDeg = n;
         break;
       }
       case '--resume': a.resume = true; break;
@@ -127,6 +141,9 @@ export async function recordFromSim(args: Args, log: (s: string) => void = (s) =
       const task = world.task.instruction;
       const { index } = await svc.startEpisode(task);
       const maxTicks = Math.round(args.maxSeconds * args.fps);
+      const noiseRng = mulberry32(seed ^ 0x5eed);
+      const normal = (): number => Math.sqrt(-2 * Math.log(1 - noiseRng.next())) * Math.cos(2 * Math.PI * noiseRng.next());
+      let noise = [0, 0, 0, 0, 0, 0];
       let tick = 0;
       for (; tick < maxTicks; tick++) {
         const obsTime = world.timeMs;
@@ -134,7 +151,14 @@ export async function recordFromSim(args: Args, log: (s: string) => void = (s) =
         for (const c of cameras) images[c.key] = c.readLatest();
         const state = world.getPositions();
         const act = expert.act();
-        world.setGoal(act.goal);
+        if (args.actionNoiseDeg > 0) {
+          // bursts: a new offset for 10 ticks (a third of a second), then 20 ticks without, in which the
+          // arm comes back onto the expert's path (the expert waits for the arm to settle at waypoints)
+          const phase = tick % 30;
+          if (phase === 0) noise = noise.map((_, j) => (j < 5 ? normal() * args.actionNoiseDeg : 0));
+          if (phase === 10) noise = [0, 0, 0, 0, 0, 0];
+          world.setGoal(act.goal.map((g, j) => g + noise[j]!));
+        } else world.setGoal(act.goal);
         await svc.whenWritable();
         svc.sink.onStep({
           tick,

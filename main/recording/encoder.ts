@@ -54,9 +54,18 @@ export function autoCodec(cameras: CameraSpec[], fps: number, cores: number): 'a
   return pixelRate <= cores * 3.5e6 ? 'av1' : 'h264';
 }
 
-/** LeRobot's defaults where possible; `prefer` forces a codec (tests, slow machines). */
-export function chooseVideoSettings(cam: CameraSpec, prefer?: 'av1' | 'h264'): VideoSettings {
+/** 'h264-lossless': H.264 4:4:4 at crf 0 (training data recorded in simulated time). */
+export type VideoCodecChoice = 'av1' | 'h264' | 'h264-lossless';
+
+/** LeRobot's defaults where possible; `prefer` forces a codec (tests, slow machines, lossless training data). */
+export function chooseVideoSettings(cam: CameraSpec, prefer?: VideoCodecChoice): VideoSettings {
   const enc = availableEncoders();
+  if (prefer === 'h264-lossless') {
+    // training data: decoded frames equal the rendered ones (x264 at crf 0 is lossless; 4:4:4 keeps
+    // the colour of every pixel, which 4:2:0 averages over 2x2 blocks)
+    if (!enc.has('libx264')) throw new ReinsError('recording_error', 'Lossless recording needs ffmpeg with libx264. Install a full ffmpeg build.');
+    return { vcodec: 'libx264', codec: 'h264', pixFmt: 'yuv444p', g: 2, crf: 0, preset: 'veryfast', fastDecode: 0 };
+  }
   const av1ok = enc.has('libsvtav1') && cam.width >= 64 && cam.height >= 64;
   if (prefer !== 'h264' && av1ok) return { vcodec: 'libsvtav1', codec: 'av1', pixFmt: 'yuv420p', g: 2, crf: 30, preset: 12, fastDecode: 0 };
   if (enc.has('libx264')) return { vcodec: 'libx264', codec: 'h264', pixFmt: 'yuv420p', g: 2, crf: 23, preset: 'veryfast', fastDecode: 0 };

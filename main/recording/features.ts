@@ -38,7 +38,7 @@ export interface VideoSettings {
   vcodec: 'libsvtav1' | 'libx264';
   /** Stream codec name as ffprobe reports it (what LeRobot writes into video.codec). */
   codec: 'av1' | 'h264';
-  pixFmt: 'yuv420p';
+  pixFmt: 'yuv420p' | 'yuv444p';
   g: number;
   crf: number;
   preset: number | string;
@@ -172,7 +172,7 @@ export function configFromInfo(info: InfoJson, repoId: string): DatasetConfig {
     video[key] = {
       vcodec: codec === 'av1' ? 'libsvtav1' : 'libx264',
       codec,
-      pixFmt: 'yuv420p',
+      pixFmt: i['video.pix_fmt'] === 'yuv444p' ? 'yuv444p' : 'yuv420p',
       g: Number(i['video.g'] ?? 2),
       crf: Number(i['video.crf'] ?? 30),
       preset: (i['video.preset'] as number | string | undefined) ?? (codec === 'av1' ? 12 : 'veryfast'),

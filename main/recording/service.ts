@@ -9,7 +9,7 @@ import { ReinsError } from '../common/errors';
 import { LeRobotDataset, type OpenEpisodeInfo } from './dataset';
 import { DatasetRecorder, type EpisodeSummary, type RecorderStatus } from './recorder';
 import { availableParallelism } from 'node:os';
-import { autoCodec, chooseVideoSettings, requireFfmpeg } from './encoder';
+import { autoCodec, chooseVideoSettings, requireFfmpeg, type VideoCodecChoice } from './encoder';
 import { CONTROL_SOURCE_NAMES, jointFeatureNames, type CameraSpec, type DatasetConfig } from './features';
 import type { ReasoningFields } from '../common/types';
 import { ANNOTATION_FIELDS } from './episode';
@@ -28,7 +28,7 @@ export interface CreateDatasetOptions {
   /** Default task text for new episodes. */
   task?: string;
   /** 'auto' (default): AV1 if this machine can encode all cameras in real time, else H.264 (see autoCodec). */
-  codec?: 'av1' | 'h264' | 'auto';
+  codec?: VideoCodecChoice | 'auto';
   /** Recorder queue capacity in steps (default: one second). */
   queueCapacity?: number;
 }
@@ -111,7 +111,7 @@ export class RecordingService {
   async createDataset(o: CreateDatasetOptions): Promise<DatasetSummary> {
     await this.ensureClosed();
     requireFfmpeg();
-    const codec = o.codec === 'av1' || o.codec === 'h264' ? o.codec : autoCodec(o.cameras, o.fps, availableParallelism());
+    const codec = o.codec !== undefined && o.codec !== 'auto' ? o.codec : autoCodec(o.cameras, o.fps, availableParallelism());
     const config: DatasetConfig = {
       repoId: o.repoId ?? o.root.split(/[\\/]/).filter(Boolean).slice(-1)[0] ?? 'dataset',
       fps: o.fps,
