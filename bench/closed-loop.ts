@@ -36,6 +36,7 @@
  * --max-seconds (default 20 s; the expert needs 2–5 s). `--zero-latency` (diagnosis only, never
  * the reported numbers) lands every chunk on the next tick, to separate policy quality from latency.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { SimCamera, SimRobot, SimWorld, SO101_JOINTS, TASK_FAMILIES, type TaskFamily } from '../drivers/sim';
 import { ControlLoop } from '../main/control/loop';
 import type { Clock, Observation, PolicyOutput, PolicyRunner } from '../main/control/types';
@@ -287,7 +288,6 @@ async function main(): Promise<void> {
   const save = arg('save', '');
   let saved: Saved;
   if (mergeFiles !== '') {
-    const { readFileSync } = await import('node:fs');
     const parts = mergeFiles.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved);
     const runs = new Map<string, Run>();
     for (const p of parts) {
@@ -313,19 +313,18 @@ async function main(): Promise<void> {
     console.log(`bundle ${bundle} (${m.name}); ${families.join('/')} × ${seedsPerFamily} held-out seeds from ${EVAL_SEED0}; ${RATE} Hz simulated clock, chunks land after the measured latency; max ${maxSeconds} s per episode`);
     for (const cfg of configs) {
       const t0 = performance.now();
-      const samples: Sample[] = [];
-      const eps: EpisodeResult[] = [];
-      for (let i = firstSeed; i < firstSeed + seedsPerFamily; i++) {
-        for (const family of families) eps.push(await runEpisode(policy, cfg, family, EVAL_SEED0 + i, samples));
-      }
-      const run: Run = { key: cfg.key, eps, samples, wallS: (performance.now() - t0) / 1000 };
+      const run: Run = { key: cfg.key, eps: [], samples: [], wallS: 0 };
       saved.runs.push(run);
-      const row = summarise(cfg, run, families);
-      console.error(`[${cfg.key}] valid ${row.validRate.toFixed(2)}, ${eps.length} episodes, success ${(row.successAll * 100).toFixed(1)} %, p50 ${row.stepP50Ms.toFixed(1)} ms, ${row.wallS.toFixed(0)} s`);
-      if (save !== '') {
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(save, JSON.stringify(saved));
+      for (let i = firstSeed; i < firstSeed + seedsPerFamily; i++) {
+        for (const family of families) {
+          run.eps.push(await runEpisode(policy, cfg, family, EVAL_SEED0 + i, run.samples));
+          run.wallS = (performance.now() - t0) / 1000;
+          // saved after every episode: a run stopped by a time limit keeps what it finished
+          if (save !== '') writeFileSync(save, JSON.stringify(saved));
+        }
       }
+      const row = summarise(cfg, run, families);
+      console.error(`[${cfg.key}] valid ${row.validRate.toFixed(2)}, ${run.eps.length} episodes, success ${(row.successAll * 100).toFixed(1)} %, p50 ${row.stepP50Ms.toFixed(1)} ms, ${row.wallS.toFixed(0)} s`);
     }
     await policy.dispose();
   }

@@ -3,7 +3,7 @@ training scripts: a KV-cached decoder graph with the runtime's input/output name
 word-level tokenizer.json that @huggingface/tokenizers loads.
 
 Decoder graph:
-  inputs  input_ids [1, T] int64, position_ids [1, T] int64, obs_embedding (model-defined),
+  inputs  input_ids [1, T] int64, position_ids [1, T] int64, an encoder output (`obs_name`, model-defined),
           past_key_values.{i}.key / .value [1, heads, past, head_dim]
   outputs logits [1, T, V], present.{i}.key / .value [1, heads, past + T, head_dim]
 T and past are dynamic, so one call verifies k drafted tokens.
@@ -15,7 +15,8 @@ import json
 import torch
 
 
-def export_kv_decoder(model: torch.nn.Module, path: str, layers: int, heads: int, head_dim: int, obs_example: torch.Tensor) -> None:
+def export_kv_decoder(model: torch.nn.Module, path: str, layers: int, heads: int, head_dim: int, obs_example: torch.Tensor,
+                      obs_name: str = "obs_embedding") -> None:
     past_names = [f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
     present_names = [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
     ids = torch.tensor([[1, 20]], dtype=torch.int64)
@@ -27,7 +28,7 @@ def export_kv_decoder(model: torch.nn.Module, path: str, layers: int, heads: int
     for nm in present_names:
         dyn[nm] = {2: "total_sequence"}
     torch.onnx.export(model, (ids, pos, obs_example, *past), path, dynamo=False, opset_version=17,
-                      input_names=["input_ids", "position_ids", "obs_embedding", *past_names],
+                      input_names=["input_ids", "position_ids", obs_name, *past_names],
                       output_names=["logits", *present_names], dynamic_axes=dyn)
 
 

@@ -1,23 +1,26 @@
 """Train the demo VLA on a LeRobot dataset recorded from the simulator and export a Reins bundle.
 
-Two stages (both in this file):
+Subcommands (exact recipe and figures: README.md):
 
   prep   reads LeRobot v3 datasets (data/*.parquet + annotations/*.parquet with pyarrow, the
          front and wrist mp4s with PyAV), tokenises every kept frame (instruction, ECoT
-         reasoning, H x D uniform-bin action tokens) and writes one compact .npz (uint8 frames,
-         int16 tokens) that travels to the GPU machine (which has PyTorch but not PyAV).
-  train  trains encoder + target decoder + draft decoder on that .npz and exports the bundle
-         (manifest.json, encoder.onnx, target.onnx, draft.onnx with KV cache, tokenizer.json).
+         reasoning, H x D uniform-bin action tokens) and writes one .npz (uint8 frames, int16
+         tokens; `.npz.xz` through xz) that travels to the GPU machine (PyTorch, no PyAV).
+  train  trains encoder + target decoder + draft decoder on that cache, saves a checkpoint and
+         exports the bundle (manifest.json, encoder.onnx, target.onnx, draft.onnx, tokenizer.json).
+  export re-exports a bundle from a checkpoint (CPU).
+  eval   teacher-forced accuracy of a checkpoint on training vs held-out frames (CPU).
 
-  python models/train/train_demo.py prep  --data /work/data/train_a /work/data/train_b --out /work/data/demo.npz
-  python models/train/train_demo.py train --cache /work/data/demo.npz --out models/bundles/demo --device cuda --minutes 8
-  python models/train/train_demo.py train --cache /work/data/demo.npz --out /tmp/demo-smoke --smoke   # CPU smoke test
+  python models/train/train_demo.py prep  --data /work/data/v3_a /work/data/v3_b --out .data/demo.npz.xz
+  python models/train/train_demo.py train --cache .data/demo.npz.xz --device cuda --minutes 10 --batch 1024 --lr 2e-3
+  python models/train/train_demo.py train --cache .data/demo.npz.xz --out /tmp/demo-smoke --smoke   # CPU smoke test
 
-Model (see README.md): a small CNN per camera (32x32 -> 4x4 grid of 128-d tokens) plus a state
-token form the observation memory `obs_embedding` [1, 33, 128]; causal decoders with a KV cache
-over `<s> instruction <reason> TASK: .. PLAN: .. VISIBLE OBJECTS: .. SUBTASK: .. MOVE: ..
-GRIPPER: .. </reason> <act> a_1 .. a_{H*D} </act> </s>` cross-attend to that memory in every
-layer. The draft (1 layer) is trained with CE plus a KL term towards the target.
+Model: a CoordConv CNN per camera (front 32x32 -> 8x8 grid, wrist -> 4x4 grid of 128-d tokens)
+plus a state token form an 81-token observation memory; causal decoders with a KV cache over
+`<s> instruction <reason> TASK: .. PLAN: .. VISIBLE OBJECTS: .. SUBTASK: .. MOVE: .. GRIPPER: ..
+</reason> <act> a_1 .. a_{H*D} </act> </s>` cross-attend to that memory in every layer. The draft
+(1 layer) is trained with CE plus a KL term towards the target. The exported encoder also computes
+every decoder layer's cross-attention keys/values of the memory, once per step.
 """
 from __future__ import annotations
 
@@ -37,13 +40,12 @@ FIELDS = ["TASK:", "PLAN:", "VISIBLE OBJECTS:", "SUBTASK:", "MOVE:", "GRIPPER:"]
 FIELD_KEYS = ["task", "plan", "visible_objects", "subtask", "move", "gripper"]
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 COLORS = ["red", "green", "blue", "yellow", "purple", "orange"]
-H = 8
+H = 4  # action chunk (control ticks); `prep --chunk` overrides, the value travels in the .npz
 D = len(JOINTS)
-BINS = 256
+BINS = 128  # uniform bins per joint; `prep --bins` overrides
 ACTION_BASE = 192  # words live below, action bins at ACTION_BASE + bin
 MAX_POS = 192
 MAX_INSTR = 24
-IMG_BITS = 5
 PRE = re.compile(r"\w+|[^\w\s]+")  # HF tokenizers' `Whitespace` pre-tokenizer
 
 
@@ -60,10 +62,15 @@ def task_objects(task: str) -> list[str]:
 
 
 def filter_visible(visible: str, task: str) -> str:
-    """Keeps the boxes of the objects the task names (shorter reasoning, same grounding)."""
+    """Keeps the boxes of the objects the task names, written compactly: "red block [3, 4, 6, 8], bowl
+    [...]" -> "red block 3 4 6 8, bowl ..." (12 tokens fewer for two objects; same grounding)."""
     keep = set(task_objects(task))
-    parts = [p.strip() for p in re.findall(r"[a-z ]+\[[^\]]*\]", visible or "")]
-    return ", ".join(p for p in parts if p[: p.index("[")].strip() in keep)
+    out = []
+    for m in re.finditer(r"([a-z ]+)\[([^\]]*)\]", visible or ""):
+        name = m.group(1).strip(" ,")
+        if name in keep:
+            out.append(f"{name} {' '.join(x.strip() for x in m.group(2).split(','))}")
+    return ", ".join(out)
 
 
 # ---------------------------------------------------------------- prep (here: needs pyarrow + PyAV)
@@ -74,9 +81,25 @@ def read_video(path: str) -> np.ndarray:
         return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
 
 
-def prep(args):
+def read_episode(job):
     import pyarrow.parquet as pq
 
+    root, stem = job
+    data = pq.read_table(os.path.join(root, "data", stem + ".parquet"), columns=["observation.state", "action"]).to_pydict()
+    ann = pq.read_table(os.path.join(root, "annotations", stem + ".parquet")).to_pydict()
+    st = np.asarray(data["observation.state"], np.float32)
+    ac = np.asarray(data["action"], np.float32)
+    fr = read_video(os.path.join(root, "videos/observation.images.front", stem + ".mp4"))
+    wr = read_video(os.path.join(root, "videos/observation.images.wrist", stem + ".mp4"))
+    n = min(len(st), len(fr), len(wr))
+    return st[:n], ac[:n], fr[:n], wr[:n], {k: ann[k][:n] for k in FIELD_KEYS}
+
+
+def prep(args):
+    from multiprocessing import Pool
+
+    global H, BINS
+    H, BINS = args.chunk, args.bins
     fronts, wrists, states, instr_ids, reason_ids, action_bins, ep_ids, fams = [], [], [], [], [], [], [], []
     all_actions = []
     episodes = []  # (root, file stem)
@@ -87,22 +110,16 @@ def prep(args):
     print(f"{len(episodes)} episodes")
     words = set()
     raw = []
-    for ei, (root, stem) in enumerate(episodes):
-        data = pq.read_table(os.path.join(root, "data", stem + ".parquet"), columns=["observation.state", "action"]).to_pydict()
-        ann = pq.read_table(os.path.join(root, "annotations", stem + ".parquet")).to_pydict()
-        st = np.asarray(data["observation.state"], np.float32)
-        ac = np.asarray(data["action"], np.float32)
-        fr = read_video(os.path.join(root, "videos/observation.images.front", stem + ".mp4"))
-        wr = read_video(os.path.join(root, "videos/observation.images.wrist", stem + ".mp4"))
-        n = min(len(st), len(fr), len(wr))
-        raw.append((st[:n], ac[:n], fr[:n], wr[:n], {k: ann[k][:n] for k in FIELD_KEYS}))
-        all_actions.append(ac[:n])
-        for k in FIELD_KEYS:
-            for s in set(ann[k][:n]):
-                if s:
-                    words.update(pretok(s))
-        if ei % 100 == 0:
-            print(f"read {ei}/{len(episodes)}", flush=True)
+    with Pool(args.workers) as pool:
+        for ei, r in enumerate(pool.imap(read_episode, episodes, chunksize=8)):
+            raw.append(r)
+            all_actions.append(r[1])
+            for k in FIELD_KEYS:
+                for s in set(r[4][k]):
+                    if s:
+                        words.update(pretok(filter_visible(s, r[4]["task"][0]) if k == "visible_objects" else s))
+            if ei % 200 == 0:
+                print(f"read {ei}/{len(episodes)}", flush=True)
     for c in COLORS:
         words.add(c)
     words.update(str(i) for i in range(64))
@@ -148,18 +165,24 @@ def prep(args):
     for i, x in enumerate(reason_ids):
         rea[i, : len(x)] = x
     st_all = np.concatenate([r[0] for r in raw])
-    np.savez_compressed(
-        args.out,
-        # frames quantised to IMG_BITS bits per channel: the .npz has to fit the 64 MiB that travels
-        # to the GPU machine; training dithers them back (uniform noise inside the bin)
-        front=np.stack(fronts) >> (8 - IMG_BITS), wrist=np.stack(wrists) >> (8 - IMG_BITS), img_bits=np.asarray(IMG_BITS), state=np.stack(states).astype(np.float32),
+    # full 8-bit frames, losslessly: an uncompressed .npz (frames in episode order) then `xz`, which
+    # finds the redundancy between consecutive frames that zlib's 32 KB window misses (≈ 125 bytes a
+    # frame pair at 32x32): the whole dataset fits what travels to the GPU machine
+    tmp = args.out[: -len(".xz")] if args.out.endswith(".xz") else args.out
+    np.savez(
+        tmp,
+        front=np.stack(fronts), wrist=np.stack(wrists), img_bits=np.asarray(8), state=np.stack(states).astype(np.float32),
         instr=ins, reason=rea, actions=np.stack(action_bins).astype(np.uint8), episode=np.asarray(ep_ids, np.int32),
         family=np.asarray(fams, np.int8), low=low.astype(np.float64), high=high.astype(np.float64),
         state_mean=st_all.mean(0).astype(np.float64), state_std=np.maximum(st_all.std(0), 1.0).astype(np.float64),
-        vocab=np.asarray(json.dumps(vocab)),
+        vocab=np.asarray(json.dumps(vocab)), chunk=np.asarray(H), bins=np.asarray(BINS),
     )
+    if args.out.endswith(".xz"):
+        import subprocess
+
+        subprocess.run(["xz", "-f", f"-T{args.workers}", "-3", tmp], check=True)
     print(f"wrote {args.out}: {N} frames (stride {stride}) from {len(raw)} episodes, vocab {len(vocab)}, "
-          f"max reasoning {R} tokens, instr {I}, {os.path.getsize(args.out) / 1e6:.1f} MB")
+          f"max reasoning {R} tokens, instr {I}, chunk {H}, bins {BINS}, {os.path.getsize(args.out) / 1e6:.1f} MB")
 
 
 def bin_actions(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -179,26 +202,38 @@ IMG = 32
 
 
 class CamEncoder(nn.Module):
-    def __init__(self):
+    """CoordConv CNN: two extra input channels hold the pixel's x and y (-1..1), so a feature can say
+    where in the image a colour is, not only that it is there (the boxes of VISIBLE OBJECTS are
+    pixel coordinates: without it the model memorised the training layouts' boxes). `grid` 8 keeps
+    an 8x8 grid of tokens (one per 4x4 pixels, about a block's size in the front view), 4 a 4x4 one."""
+
+    def __init__(self, grid: int = 4):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.GELU(),
+            nn.Conv2d(5, 32, 3, padding=1), nn.GELU(),
             nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GELU(),   # 16
             nn.Conv2d(64, 96, 3, stride=2, padding=1), nn.GELU(),   # 8
-            nn.Conv2d(96, E, 3, stride=2, padding=1),               # 4
+            nn.Conv2d(96, E, 3, stride=2 if grid == 4 else 1, padding=1),
         )
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, IMG), torch.linspace(-1, 1, IMG), indexing="ij")
+        self.register_buffer("coords", torch.stack([xs, ys])[None], persistent=False)
 
     def forward(self, x):
-        return self.net(x).flatten(2).transpose(1, 2)  # [B, 16, E]
+        x = torch.cat([x, self.coords.expand(x.shape[0], -1, -1, -1)], dim=1)
+        return self.net(x).flatten(2).transpose(1, 2)  # [B, grid*grid, E]
+
+
+FRONT_GRID, WRIST_GRID = 8, 4
+MEM = FRONT_GRID ** 2 + WRIST_GRID ** 2 + 1  # observation memory tokens
 
 
 class Encoder(nn.Module):
-    """image_front, image_wrist [B,3,32,32] normalised + state [B,6] normalised -> obs_embedding [B,33,E]."""
+    """image_front, image_wrist [B,3,32,32] normalised + state [B,6] normalised -> memory [B,MEM,E]."""
 
     def __init__(self):
         super().__init__()
-        self.front, self.wrist = CamEncoder(), CamEncoder()
-        self.pos = nn.Parameter(torch.zeros(1, 33, E))
+        self.front, self.wrist = CamEncoder(FRONT_GRID), CamEncoder(WRIST_GRID)
+        self.pos = nn.Parameter(torch.zeros(1, MEM, E))
         self.state = nn.Sequential(nn.Linear(D, E), nn.GELU(), nn.Linear(E, E))
         self.ln = nn.LayerNorm(E)
 
@@ -224,7 +259,11 @@ class Block(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.h, self.hd).transpose(1, 2)
 
-    def forward(self, x, mem, past_k, past_v, mask):
+    def cross_kv(self, mem):
+        mk, mv = self.xkv(mem).split(self.h * self.hd, dim=2)
+        return self.heads(mk), self.heads(mv)
+
+    def forward(self, x, mem, past_k, past_v, mask, cross=None):
         b, t, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
         q, k, v = self.heads(q), self.heads(k), self.heads(v)
@@ -235,8 +274,7 @@ class Block(nn.Module):
         x = x + self.drop(self.proj(y))
         # cross-attention to the observation memory
         xq = self.heads(self.xq(self.ln2(x)))
-        mk, mv = self.xkv(mem).split(d, dim=2)
-        mk, mv = self.heads(mk), self.heads(mv)
+        mk, mv = self.cross_kv(mem) if cross is None else cross
         a = torch.softmax((xq @ mk.transpose(-2, -1)) / math.sqrt(self.hd), dim=-1) @ mv
         x = x + self.drop(self.xproj(a.transpose(1, 2).reshape(b, t, d)))
         x = x + self.drop(self.mlp(self.ln3(x)))
@@ -254,7 +292,7 @@ class Decoder(nn.Module):
         self.head = nn.Linear(d, vocab, bias=False)
         self.grammar: tuple[int, int] | None = None  # (<act>, </act>) ids: set for export
 
-    def forward(self, input_ids, position_ids, obs_embedding, *past):
+    def forward(self, input_ids, position_ids, obs_embedding, *past, cross=None):
         t = input_ids.shape[1]
         p = past[0].shape[2]
         x = self.tok(input_ids) + self.pos(position_ids)
@@ -263,7 +301,8 @@ class Decoder(nn.Module):
         mask = torch.where(j > i + p, torch.full((), float("-inf"), device=x.device), torch.zeros((), device=x.device))
         presents = []
         for li, blk in enumerate(self.blocks):
-            x, k, v = blk(x, obs_embedding, past[2 * li], past[2 * li + 1], mask)
+            x, k, v = blk(x, obs_embedding, past[2 * li], past[2 * li + 1], mask,
+                          None if cross is None else (cross[2 * li], cross[2 * li + 1]))
             presents += [k, v]
         logits = self.head(self.ln(x))
         if self.grammar is not None:
@@ -275,23 +314,55 @@ class Decoder(nn.Module):
             logits = torch.where(in_actions[..., None] & banned, torch.full((), -1e4, device=x.device), logits)
         return (logits, *presents)
 
+    def cross_memory(self, mem):
+        """[2*layers, B, heads, MEM, head_dim]: every layer's cross-attention keys and values."""
+        return torch.stack([t for blk in self.blocks for t in blk.cross_kv(mem)])
+
     def empty_past(self, b: int, device="cpu"):
         return [torch.zeros(b, self.heads, 0, self.d // self.heads, device=device) for _ in range(2 * self.n)]
 
 
 # ---------------------------------------------------------------- training
 class Data:
-    def __init__(self, path: str, device, holdout_frac=0.03):
-        z = np.load(path)
+    def __init__(self, path: str, device, holdout_frac=0.03, skip_noise_waits: bool = False):
+        global H, BINS
+        if path.endswith(".xz"):
+            import io
+            import lzma
+
+            with lzma.open(path) as f:
+                z = np.load(io.BytesIO(f.read()))
+        else:
+            z = np.load(path)
+        if "chunk" in z:
+            H, BINS = int(z["chunk"]), int(z["bins"])
         self.vocab = json.loads(str(z["vocab"]))
         self.tok = {w: i for i, w in enumerate(self.vocab)}
         self.low, self.high = z["low"], z["high"]
         self.state_mean, self.state_std = z["state_mean"], z["state_std"]
         ep = z["episode"]
+        self.episodes = int(len(np.unique(ep)))
         # hold out the last episodes (by index) for a teacher-forced check
         cut = int(ep.max() * (1 - holdout_frac))
         self.train_idx = np.nonzero(ep < cut)[0]
         self.val_idx = np.nonzero(ep >= cut)[0]
+        if skip_noise_waits:
+            # The recorder's --action-noise bursts (ticks 0-9 of every 30) delay the expert's
+            # "settled at the waypoint" check, so in those frames the expert holds its goal until
+            # the burst is over: when it grasps depends on a clock the policy cannot see (72 % of
+            # grasps start at tick 12 of 30). Drop frames of a burst (and the 2 ticks after) whose
+            # chunk is a hold; frames where the expert moves keep the DART correction.
+            # Needs a stride-1 cache: frames are consecutive within an episode.
+            first = np.zeros(ep.max() + 1, np.int64)
+            u, idx = np.unique(ep, return_index=True)
+            first[u] = idx
+            tick = np.arange(len(ep)) - first[ep]
+            a = z["actions"].reshape(len(ep), -1, D)[:, :, :5]
+            hold = (a == a[:, :1]).all(axis=(1, 2))
+            drop = (tick % 30 < 12) & hold
+            before = len(self.train_idx)
+            self.train_idx = self.train_idx[~drop[self.train_idx]]
+            print(f"skip-noise-waits: dropped {before - len(self.train_idx)} of {before} training frames (held goal during a noise burst)")
         t = lambda a, dt=None: torch.as_tensor(a if dt is None else a.astype(dt)).to(device)
         self.front = t(z["front"]).permute(0, 3, 1, 2).contiguous()  # uint8 [N,3,32,32]
         self.wrist = t(z["wrist"]).permute(0, 3, 1, 2).contiguous()
@@ -309,7 +380,7 @@ class Data:
         b = len(idx)
         def img(q):  # dequantise with dither (training) or at the bin centre (evaluation)
             x = q.float()
-            x = x + (torch.rand_like(x) if noise else 0.5) if self.img_scale > 1 else x
+            x = x + (torch.rand_like(x) if noise else 0.5) if self.img_scale > 1 else x  # older 5-bit caches
             return (x * self.img_scale / 255 - 0.5) / 0.25
         front, wrist = img(self.front[idx]), img(self.wrist[idx])
         state = self.state[idx]
@@ -356,7 +427,7 @@ def train(args):
     dev = torch.device(args.device)
     if dev.type == "cpu":
         torch.set_num_threads(max(1, os.cpu_count() or 1))
-    data = Data(args.cache, dev)
+    data = Data(args.cache, dev, skip_noise_waits=args.skip_noise_waits)
     V = len(data.vocab)
     V = ACTION_BASE + BINS
     enc, target, draft = build(args, V)
@@ -412,9 +483,10 @@ def train(args):
 
 
 @torch.no_grad()
-def evaluate(data: Data, enc, target, draft, dev, n=512):
-    """Teacher-forced accuracy on held-out episodes, and draft/target agreement."""
-    idx = torch.as_tensor(data.val_idx[:: max(1, len(data.val_idx) // n)][:n]).to(dev)
+def evaluate(data: Data, enc, target, draft, dev, n=512, split="held-out"):
+    """Teacher-forced accuracy on held-out (or training) episodes, and draft/target agreement."""
+    pool = data.val_idx if split == "held-out" else data.train_idx
+    idx = torch.as_tensor(pool[:: max(1, len(pool) // n)][:n]).to(dev)
     front, wrist, state, ids, tgt = data.batch(idx, 0.0, noise=False)
     b, L = ids.shape
     pos = torch.arange(L, device=dev)[None, :].expand(b, L)
@@ -424,20 +496,54 @@ def evaluate(data: Data, enc, target, draft, dev, n=512):
     m = tgt != -100
     act = m & (tgt >= ACTION_BASE)
     rea = m & (tgt < ACTION_BASE)
-    print(f"held-out teacher-forced: target acc reasoning {(at == tgt)[rea].float().mean():.3f} actions {(at == tgt)[act].float().mean():.3f} "
+    # grounding: the VISIBLE OBJECTS field (boxes) right in every token, per frame
+    vo, sub = data.tok["VISIBLE OBJECTS:"], data.tok["SUBTASK:"]
+    inside = torch.zeros_like(m)
+    for i in range(b):
+        row = ids[i].tolist()
+        if vo in row and sub in row:
+            inside[i, row.index(vo): row.index(sub) - 1] = True
+    vm = inside & m
+    exact = [bool((at[i][vm[i]] == tgt[i][vm[i]]).all()) for i in range(b) if vm[i].any()]
+    print(f"{split} VISIBLE OBJECTS: token acc {(at == tgt)[vm].float().mean():.3f}, all boxes right in {np.mean(exact):.3f} of frames")
+    print(f"{split} teacher-forced: target acc reasoning {(at == tgt)[rea].float().mean():.3f} actions {(at == tgt)[act].float().mean():.3f} "
           f"(mean |bin err| {(at - tgt)[act].abs().float().mean():.2f}); draft==target reasoning {(ad == at)[rea].float().mean():.3f} "
           f"actions {(ad == at)[act].float().mean():.3f} (mean |bin diff| {(ad - at)[act].abs().float().mean():.2f})", flush=True)
 
 
 # ---------------------------------------------------------------- export
-def export_decoder(model: Decoder, path: str):
-    export_kv_decoder(model, path, model.n, model.heads, model.d // model.heads, torch.zeros(1, 33, E))
+# The cross-attention keys and values of the observation memory are the same for every token of a
+# step: the exported encoder computes them once per step for each decoder (`target_memory`,
+# `draft_memory`, [2*layers, 1, heads, MEM, head_dim]) instead of every decoder call recomputing
+# them (which was about a third of a decode call at 33 memory tokens).
+class DecoderOnMemory(nn.Module):
+    def __init__(self, dec: Decoder):
+        super().__init__()
+        self.dec = dec
+
+    def forward(self, input_ids, position_ids, memory, *past):
+        return self.dec(input_ids, position_ids, None, *past, cross=memory)
 
 
-def export_encoder(enc: Encoder, path: str):
-    torch.onnx.export(enc, (torch.zeros(1, 3, IMG, IMG), torch.zeros(1, 3, IMG, IMG), torch.zeros(1, D)), path,
+class EncoderWithMemories(nn.Module):
+    def __init__(self, enc: Encoder, target: Decoder, draft: Decoder):
+        super().__init__()
+        self.enc, self.target, self.draft = enc, target, draft
+
+    def forward(self, image_front, image_wrist, state):
+        m = self.enc(image_front, image_wrist, state)
+        return self.target.cross_memory(m), self.draft.cross_memory(m)
+
+
+def export_decoder(model: Decoder, path: str, name: str):
+    hd = model.d // model.heads
+    export_kv_decoder(DecoderOnMemory(model).eval(), path, model.n, model.heads, hd, torch.zeros(2 * model.n, 1, model.heads, MEM, hd), name)
+
+
+def export_encoder(enc: Encoder, target: Decoder, draft: Decoder, path: str):
+    torch.onnx.export(EncoderWithMemories(enc, target, draft).eval(), (torch.zeros(1, 3, IMG, IMG), torch.zeros(1, 3, IMG, IMG), torch.zeros(1, D)), path,
                       dynamo=False, opset_version=17, input_names=["image_front", "image_wrist", "state"],
-                      output_names=["obs_embedding"])
+                      output_names=["target_memory", "draft_memory"])
 
 
 def write_tokenizer(path: str, vocab: list[str]):
@@ -464,7 +570,7 @@ def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info:
         },
         "policy": {
             "kind": "autoregressive",
-            "encoder": {"file": "encoder.onnx", "inputs": ["image_front", "image_wrist", "state"], "outputs": ["obs_embedding"]},
+            "encoder": {"file": "encoder.onnx", "inputs": ["image_front", "image_wrist", "state"], "outputs": ["target_memory", "draft_memory"]},
             "target": {"file": "target.onnx", "layers": target.n, "kvHeads": target.heads, "headDim": target.d // target.heads,
                        "vocabSize": V, "maxPositions": MAX_POS},
             "draft": {"file": "draft.onnx", "layers": draft.n, "kvHeads": draft.heads, "headDim": draft.d // draft.heads,
@@ -489,19 +595,20 @@ def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info:
 
 
 def check_export(out: str, enc, target):
+    """ONNX (encoder -> target_memory -> target) against PyTorch (encoder -> obs memory -> target)."""
     import onnxruntime as ort
 
     s_e = ort.InferenceSession(os.path.join(out, "encoder.onnx"))
     s_t = ort.InferenceSession(os.path.join(out, "target.onnx"))
     img, img2, st = torch.randn(1, 3, IMG, IMG), torch.randn(1, 3, IMG, IMG), torch.randn(1, D)
     e = enc(img, img2, st)
-    ge = s_e.run(None, {"image_front": img.numpy(), "image_wrist": img2.numpy(), "state": st.numpy()})[0]
-    assert np.allclose(ge, e.numpy(), atol=1e-4)
+    tm = s_e.run(None, {"image_front": img.numpy(), "image_wrist": img2.numpy(), "state": st.numpy()})[0]
+    assert np.allclose(tm, target.cross_memory(e).numpy(), atol=1e-4)
     ids = torch.tensor([[1, 20, 21, 22, 4]])
     pos = torch.arange(5)[None]
     ref = target(ids, pos, e, *target.empty_past(1))
     hd = target.d // target.heads
-    feeds = {"input_ids": ids.numpy(), "position_ids": pos.numpy(), "obs_embedding": e.numpy()}
+    feeds = {"input_ids": ids.numpy(), "position_ids": pos.numpy(), "target_memory": tm}
     for i in range(target.n):
         feeds[f"past_key_values.{i}.key"] = np.zeros((1, target.heads, 0, hd), np.float32)
         feeds[f"past_key_values.{i}.value"] = np.zeros((1, target.heads, 0, hd), np.float32)
@@ -509,7 +616,7 @@ def check_export(out: str, enc, target):
     assert np.allclose(got[0], ref[0].numpy(), atol=1e-3)
     ids2, pos2 = torch.tensor([[8, 9, 10]]), torch.tensor([[5, 6, 7]])
     ref2 = target(ids2, pos2, e, *ref[1:])
-    feeds2 = {"input_ids": ids2.numpy(), "position_ids": pos2.numpy(), "obs_embedding": e.numpy()}
+    feeds2 = {"input_ids": ids2.numpy(), "position_ids": pos2.numpy(), "target_memory": tm}
     for i in range(target.n):
         feeds2[f"past_key_values.{i}.key"] = got[1 + 2 * i]
         feeds2[f"past_key_values.{i}.value"] = got[2 + 2 * i]
@@ -532,33 +639,48 @@ def train_and_export(args):
     torch.save({"enc": enc.state_dict(), "target": target.state_dict(), "draft": draft.state_dict(),
                 "args": vars(args), "steps": steps, "seconds": secs, "device": dev_name}, ckpt)
     print("saved", ckpt, flush=True)
+    if args.no_export:
+        return
     export_bundle(args, data, enc, target, draft, steps, secs, dev_name)
 
 
-def export_from_ckpt(args):
+def load_ckpt(args):
     ck = torch.load(args.ckpt, map_location="cpu")
     for k in ("d", "layers", "heads", "draft_d", "draft_layers", "draft_heads"):
         setattr(args, k, ck["args"][k])
     data = Data(args.cache, torch.device("cpu"))
     enc, target, draft = build(args, ACTION_BASE + BINS)
-    enc.load_state_dict(ck["enc"]), target.load_state_dict(ck["target"]), draft.load_state_dict(ck["draft"])
-    enc, target, draft = enc.eval(), target.eval(), draft.eval()
+    for m, k in ((enc, "enc"), (target, "target"), (draft, "draft")):
+        m.load_state_dict({n: t.float() for n, t in ck[k].items()})
+    return ck, data, enc.eval(), target.eval(), draft.eval()
+
+
+def export_from_ckpt(args):
+    ck, data, enc, target, draft = load_ckpt(args)
     evaluate(data, enc, target, draft, torch.device("cpu"), n=256)
     export_bundle(args, data, enc, target, draft, ck["steps"], ck["seconds"], ck["device"])
+
+
+def eval_ckpt(args):
+    """Teacher-forced accuracy on training and held-out frames: a large gap in VISIBLE OBJECTS means
+    the model recognises training layouts instead of finding the objects."""
+    _, data, enc, target, draft = load_ckpt(args)
+    for split in ("train", "held-out"):
+        evaluate(data, enc, target, draft, torch.device("cpu"), n=args.n, split=split)
 
 
 def export_bundle(args, data, enc, target, draft, steps, secs, dev_name):
     os.makedirs(args.out, exist_ok=True)
     target.grammar = draft.grammar = (data.tok["<act>"], data.tok["</act>"])
     with torch.no_grad():
-        export_encoder(enc, os.path.join(args.out, "encoder.onnx"))
-        export_decoder(target, os.path.join(args.out, "target.onnx"))
-        export_decoder(draft, os.path.join(args.out, "draft.onnx"))
+        export_encoder(enc, target, draft, os.path.join(args.out, "encoder.onnx"))
+        export_decoder(target, os.path.join(args.out, "target.onnx"), "target_memory")
+        export_decoder(draft, os.path.join(args.out, "draft.onnx"), "draft_memory")
         try:
             check_export(args.out, enc, target)
         except ImportError as e:
             print(f"export check skipped ({e})")
-    episodes = int(len(np.unique(np.load(args.cache)["episode"])))
+    episodes = data.episodes
     write_tokenizer(os.path.join(args.out, "tokenizer.json"), data.vocab)
     write_manifest(os.path.join(args.out, "manifest.json"), data, target, draft,
                    {"episodes": episodes, "steps": steps, "seconds": secs, "device": dev_name})
@@ -571,7 +693,10 @@ def main():
     p = sub.add_parser("prep")
     p.add_argument("--data", nargs="+", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--stride", type=int, default=4, help="keep every n-th frame")
+    p.add_argument("--stride", type=int, default=1, help="keep every n-th frame")
+    p.add_argument("--chunk", type=int, default=H, help="action chunk H (control ticks)")
+    p.add_argument("--bins", type=int, default=BINS, help="uniform bins per joint")
+    p.add_argument("--workers", type=int, default=2, help="processes decoding videos (and xz threads)")
     t = sub.add_parser("train")
     t.add_argument("--cache", required=True)
     t.add_argument("--out", default="models/bundles/demo")
@@ -591,16 +716,24 @@ def main():
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--smoke", action="store_true", help="CPU, 20 steps, batch 16: checks the pipeline end to end")
     t.add_argument("--init", default=None, help="start from a checkpoint (fine-tuning)")
+    t.add_argument("--skip-noise-waits", action="store_true", help="drop held-goal frames of --action-noise bursts (see Data)")
+    t.add_argument("--no-export", action="store_true", help="save the checkpoint only (export later with `export`)")
     t.add_argument("--ckpt", default=None, help="where to save the PyTorch checkpoint (default OUT/ckpt.pt)")
     x = sub.add_parser("export", help="re-export a bundle from a checkpoint (CPU)")
     x.add_argument("--ckpt", required=True)
     x.add_argument("--cache", required=True)
     x.add_argument("--out", default="models/bundles/demo")
+    e = sub.add_parser("eval", help="teacher-forced accuracy of a checkpoint on training and held-out frames (CPU)")
+    e.add_argument("--ckpt", required=True)
+    e.add_argument("--cache", required=True)
+    e.add_argument("--n", type=int, default=400)
     args = ap.parse_args()
     if args.cmd == "prep":
         prep(args)
     elif args.cmd == "export":
         export_from_ckpt(args)
+    elif args.cmd == "eval":
+        eval_ckpt(args)
     else:
         train_and_export(args)
 
