@@ -24,7 +24,7 @@ export async function generateGreedy(model: CausalLM, prompt: readonly number[],
   while (generated.length < opts.maxNewTokens) {
     const logits = await model.forward(seq.slice(model.cacheLength));
     calls++;
-    const [next] = argmaxRows(logits, model.vocabSize, logits.length / model.vocabSize - 1);
+    const [next] = argmaxRows(logits, model.vocabSize, logits.length / model.vocabSize - 1, opts.constraint && (() => opts.constraint!(generated)));
     seq.push(next!);
     generated.push(next!);
     opts.streamer?.put([next!]);

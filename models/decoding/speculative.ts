@@ -35,6 +35,7 @@ export async function generateSpeculative(
   let draftCalls = 0;
   let maxAcceptedDistance = 0;
   const acceptLengths: number[] = [];
+  const cons = opts.constraint;
   await prefill(target, seq);
   await prefill(draft, seq);
   let done = false;
@@ -49,7 +50,7 @@ export async function generateSpeculative(
       let logits = await draft.forward(seq.slice(draft.cacheLength));
       draftCalls++;
       for (;;) {
-        const [d] = argmaxRows(logits, draft.vocabSize, logits.length / draft.vocabSize - 1);
+        const [d] = argmaxRows(logits, draft.vocabSize, logits.length / draft.vocabSize - 1, cons && (() => cons([...generated, ...drafted])));
         drafted.push(d!);
         if (drafted.length >= kNow) break;
         logits = await draft.forward([d!]);
@@ -60,7 +61,8 @@ export async function generateSpeculative(
     const pending = seq.slice(target.cacheLength);
     const logits = await target.forward([...pending, ...drafted]);
     targetCalls++;
-    const preds = argmaxRows(logits, target.vocabSize, pending.length - 1);
+    // row i predicts the token after generated + drafted[0..i-1]
+    const preds = argmaxRows(logits, target.vocabSize, pending.length - 1, cons && ((i) => cons([...generated, ...drafted.slice(0, i)])));
     const acc = acceptDraft(drafted, preds, opts.acceptance);
     maxAcceptedDistance = Math.max(maxAcceptedDistance, acc.maxDistance);
     if (kNow > 0) acceptLengths.push(acc.accepted);

@@ -27,21 +27,27 @@ export function shouldStop(criteria: readonly StoppingCriterion[], generated: re
   return false;
 }
 
-/** Argmax of each row of a row-major [rows][vocab] logits array. */
-export function argmaxRows(logits: Float32Array, vocab: number, fromRow = 0): number[] {
+/**
+ * Argmax of each row of a row-major [rows][vocab] logits array; `allowed(row)` (optional) limits
+ * the candidates of a row (row index counted from `fromRow`). A row with no allowed id falls back
+ * to the plain argmax.
+ */
+export function argmaxRows(logits: Float32Array, vocab: number, fromRow = 0, allowed?: (row: number) => ((id: number) => boolean) | undefined): number[] {
   const rows = logits.length / vocab;
   const out: number[] = [];
   for (let r = fromRow; r < rows; r++) {
-    let best = 0;
+    const ok = allowed?.(r - fromRow);
+    let best = -1;
     let bv = -Infinity;
     const o = r * vocab;
     for (let i = 0; i < vocab; i++) {
       const v = logits[o + i]!;
-      if (v > bv) {
+      if (v > bv && (ok === undefined || ok(i))) {
         bv = v;
         best = i;
       }
     }
+    if (best < 0) best = argmaxRows(logits.subarray(o, o + vocab), vocab)[0]!;
     out.push(best);
   }
   return out;

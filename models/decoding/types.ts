@@ -27,10 +27,18 @@ export interface Streamer {
 /** True when generation must stop after the tokens generated so far. */
 export type StoppingCriterion = (generated: readonly number[]) => boolean;
 
+/**
+ * Constrained decoding: which token ids may come next after the tokens generated so far
+ * (undefined: any). Applied to every argmax — greedy steps, each drafted token and each verified
+ * position — so strict speculation still equals (constrained) greedy decoding.
+ */
+export type TokenConstraint = (generated: readonly number[]) => ((id: number) => boolean) | undefined;
+
 export interface GenerateOptions {
   maxNewTokens: number;
   stopping?: readonly StoppingCriterion[];
   streamer?: Streamer;
+  constraint?: TokenConstraint;
 }
 
 export interface GenerateResult {

@@ -7,6 +7,7 @@
 import { prefill, generateGreedy } from '../decoding/greedy';
 import { generateSpeculative } from '../decoding/speculative';
 import { stopAfterActions, stopOnTokens } from '../decoding/stopping';
+import { answerGrammar } from './answerGrammar';
 import type { AcceptanceRule } from '../decoding/acceptance';
 import type { GenerateResult, StoppingCriterion, Streamer } from '../decoding/types';
 import { EcotParser } from '../reasoning/ecot';
@@ -125,6 +126,18 @@ export class AutoregressivePolicy implements Policy {
     const stopping: StoppingCriterion[] = [stopOnTokens([tokens.eos, tokens.actionEnd])];
     if (m.action.tokenizer?.kind === 'uniform_bins') stopping.push(stopAfterActions(tokens.actionBegin, H * D, isAction));
     const maxNewTokens = Math.max(1, Math.min(this.spec.maxNewTokens, this.spec.target.maxPositions - prompt.length));
+    const constraint = answerGrammar(
+      {
+        reasoningBegin: tokens.reasoningBegin,
+        reasoningEnd: tokens.reasoningEnd,
+        actionBegin: tokens.actionBegin,
+        actionEnd: tokens.actionEnd,
+        eos: tokens.eos,
+        isAction,
+        count: m.action.tokenizer?.kind === 'uniform_bins' ? H * D : undefined,
+      },
+      answerPrefix,
+    );
     let gen: GenerateResult;
     if (useDraft) {
       // relaxed acceptance needs ids whose distance is a bin distance: uniform bins only (FAST ids are BPE merges)
@@ -136,13 +149,14 @@ export class AutoregressivePolicy implements Policy {
         maxNewTokens,
         stopping,
         streamer,
+        constraint,
         acceptance,
         k: settings.draftK ?? 4,
         kMax: settings.draftKMax ?? 8,
         kMin: 1,
       });
     } else {
-      gen = await generateGreedy(this.p.target, prompt, { maxNewTokens, stopping, streamer });
+      gen = await generateGreedy(this.p.target, prompt, { maxNewTokens, stopping, streamer, constraint });
     }
     const tEnd = now();
 

@@ -125,3 +125,32 @@ test('speculative truncates both caches to the committed prefix', async () => {
   // verification is one target pass per step: fewer calls than tokens when drafts are accepted
   assert.ok(s.targetCalls < s.tokens.length);
 });
+
+test('a token constraint applies to greedy steps, drafts and verification alike: strict speculation equals constrained greedy', async () => {
+  const rand = rng(7);
+  // a toy grammar: after an even id only odd ids, never id 3
+  const constraint = (g: readonly number[]): ((id: number) => boolean) | undefined =>
+    g.length === 0 ? undefined : g[g.length - 1]! % 2 === 0 ? (id: number) => id % 2 === 1 && id !== 3 : undefined;
+  let constrainedSteps = 0;
+  for (let n = 0; n < 150; n++) {
+    const prompt = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => 1 + Math.floor(rand() * (V - 1)));
+    const maxNew = 5 + Math.floor(rand() * 30);
+    const g = await generateGreedy(new FakeLM({ vocab: V, seed: 9, actionRange: ACT }), prompt, { maxNewTokens: maxNew, constraint });
+    for (let i = 1; i < g.tokens.length; i++) {
+      if (g.tokens[i - 1]! % 2 === 0) {
+        constrainedSteps++;
+        assert.ok(g.tokens[i]! % 2 === 1 && g.tokens[i] !== 3, `token ${g.tokens[i]} after ${g.tokens[i - 1]} breaks the constraint`);
+      }
+    }
+    const s = await generateSpeculative(
+      new FakeLM({ vocab: V, seed: 9, actionRange: ACT }),
+      new FakeLM({ vocab: V, seed: 9, actionRange: ACT, disagree: rand() * 0.6, spread: 3 }),
+      prompt,
+      { maxNewTokens: maxNew, constraint, acceptance: { kind: 'strict' }, k: 1 + Math.floor(rand() * 5), kMax: 8 },
+    );
+    assert.deepEqual(s.tokens, g.tokens, `prompt ${prompt.join(',')}`);
+  }
+  assert.ok(constrainedSteps > 100, `the constraint was exercised (${constrainedSteps} steps)`);
+  // an empty allowed set falls back to the plain argmax instead of inventing an id
+  assert.deepEqual(argmaxRows(Float32Array.from([0, 5, 1]), 3, 0, () => () => false), [1]);
+});
