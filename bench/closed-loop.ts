@@ -254,33 +254,31 @@ interface Saved {
 
 function summarise(cfg: Config, run: Run, fams: TaskFamily[]): Row {
   const { eps, samples } = run;
-  {
-    const success: Row['success'] = {};
-    for (const f of fams) {
-      const e = eps.filter((x) => x.family === f);
-      const ok = e.filter((x) => x.success).length;
-      success[f] = { ok, n: e.length, rate: e.length === 0 ? NaN : ok / e.length };
-    }
-    const spec = samples.filter((s) => s.spec);
-    return {
-      config: cfg.rows.join(' = '),
-      key: cfg.key,
-      success,
-      successAll: eps.filter((e) => e.success).length / eps.length,
-      stepP50Ms: pct(samples.map((s) => s.ms), 0.5),
-      stepP99Ms: pct(samples.map((s) => s.ms), 0.99),
-      actHz: (RATE * eps.reduce((a, e) => a + e.acted, 0)) / eps.reduce((a, e) => a + e.ticks, 0),
-      tokensPerStep: mean(samples.map((s) => s.tokens)),
-      tokensPerS: (1000 * samples.reduce((a, s) => a + s.tokens, 0)) / samples.reduce((a, s) => a + s.decodeMs, 0),
-      acceptLength: spec.length > 0 ? mean(spec.map((s) => s.acceptLength)) : null,
-      cacheHitRate: mean(samples.map((s) => (s.cacheHit ? 1 : 0))),
-      validRate: mean(samples.map((s) => (s.valid ? 1 : 0))),
-      meanDelayTicks: mean(samples.map((s) => s.delay)),
-      inferences: samples.length,
-      episodes: eps.length,
-      wallS: run.wallS,
-    };
+  const success: Row['success'] = {};
+  for (const f of fams) {
+    const e = eps.filter((x) => x.family === f);
+    const ok = e.filter((x) => x.success).length;
+    success[f] = { ok, n: e.length, rate: e.length === 0 ? NaN : ok / e.length };
   }
+  const spec = samples.filter((s) => s.spec);
+  return {
+    config: cfg.rows.join(' = '),
+    key: cfg.key,
+    success,
+    successAll: eps.filter((e) => e.success).length / eps.length,
+    stepP50Ms: pct(samples.map((s) => s.ms), 0.5),
+    stepP99Ms: pct(samples.map((s) => s.ms), 0.99),
+    actHz: (RATE * eps.reduce((a, e) => a + e.acted, 0)) / eps.reduce((a, e) => a + e.ticks, 0),
+    tokensPerStep: mean(samples.map((s) => s.tokens)),
+    tokensPerS: (1000 * samples.reduce((a, s) => a + s.tokens, 0)) / samples.reduce((a, s) => a + s.decodeMs, 0),
+    acceptLength: spec.length > 0 ? mean(spec.map((s) => s.acceptLength)) : null,
+    cacheHitRate: mean(samples.map((s) => (s.cacheHit ? 1 : 0))),
+    validRate: mean(samples.map((s) => (s.valid ? 1 : 0))),
+    meanDelayTicks: mean(samples.map((s) => s.delay)),
+    inferences: samples.length,
+    episodes: eps.length,
+    wallS: run.wallS,
+  };
 }
 
 async function main(): Promise<void> {

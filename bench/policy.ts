@@ -13,6 +13,7 @@ import { openPolicy } from '../models/policies/open';
 import { PolicyProcess } from '../models/runtime/PolicyProcess';
 import type { DecodeSettings, InferResult } from '../models/policies/types';
 import type { PolicyObservation } from '../models/policies/preprocess';
+import { mulberry32 } from '../drivers/sim/rng';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -26,16 +27,7 @@ const threads = Number(arg('threads', '1'));
 const runLoop = !args.includes('--no-loop');
 const loopWindows = Number(arg('loop-windows', '12'));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = (seed: number): (() => number) => mulberry32(seed).next;
 
 const COLORS: Record<string, [number, number, number]> = { red: [255, 25, 25], green: [25, 230, 25], blue: [25, 50, 255], yellow: [255, 230, 25] };
 const TASKS = ['pick up the {c} block', 'push the {c} block left', 'put the {c} block in the bowl'];

@@ -32,6 +32,28 @@ def export_kv_decoder(model: torch.nn.Module, path: str, layers: int, heads: int
                       output_names=["logits", *present_names], dynamic_axes=dyn)
 
 
+def check_kv_decoder(path: str, torch_forward, static_feeds: dict, layers: int, heads: int, head_dim: int, atol: float) -> None:
+    """The exported decoder against PyTorch: a 5-token prefill, then a 3-token step on top of the
+    cache each side returned. `torch_forward(ids, pos, past)` -> (logits, *present);
+    `static_feeds`: the encoder output(s) the graph takes (numpy)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(path)
+    past_t = [torch.zeros(1, heads, 0, head_dim) for _ in range(2 * layers)]
+    past_o = [p.numpy() for p in past_t]
+    steps = ((torch.tensor([[1, 20, 21, 22, 4]]), torch.arange(5)[None]), (torch.tensor([[8, 9, 10]]), torch.tensor([[5, 6, 7]])))
+    for ids, pos in steps:
+        ref = torch_forward(ids, pos, past_t)
+        feeds = {"input_ids": ids.numpy(), "position_ids": pos.numpy(), **static_feeds}
+        for i in range(layers):
+            feeds[f"past_key_values.{i}.key"] = past_o[2 * i]
+            feeds[f"past_key_values.{i}.value"] = past_o[2 * i + 1]
+        got = sess.run(None, feeds)
+        assert np.allclose(got[0], ref[0].detach().numpy(), atol=atol), f"{path}: ONNX logits differ from PyTorch"
+        past_t, past_o = list(ref[1:]), got[1:]
+
+
 def write_word_level_tokenizer(path: str, vocab: dict[str, int], special: set[str], pre_tokenizer: str) -> None:
     """A lower-casing word-level tokenizer.json; `special` tokens are added tokens, never split."""
     tok = {

@@ -195,7 +195,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from bundle_export import export_kv_decoder, write_word_level_tokenizer  # noqa: E402
+from bundle_export import check_kv_decoder, export_kv_decoder, write_word_level_tokenizer  # noqa: E402
 
 E = 128  # observation memory width
 IMG = 32
@@ -428,7 +428,6 @@ def train(args):
     if dev.type == "cpu":
         torch.set_num_threads(max(1, os.cpu_count() or 1))
     data = Data(args.cache, dev, skip_noise_waits=args.skip_noise_waits)
-    V = len(data.vocab)
     V = ACTION_BASE + BINS
     enc, target, draft = build(args, V)
     if args.init:
@@ -599,29 +598,12 @@ def check_export(out: str, enc, target):
     import onnxruntime as ort
 
     s_e = ort.InferenceSession(os.path.join(out, "encoder.onnx"))
-    s_t = ort.InferenceSession(os.path.join(out, "target.onnx"))
     img, img2, st = torch.randn(1, 3, IMG, IMG), torch.randn(1, 3, IMG, IMG), torch.randn(1, D)
     e = enc(img, img2, st)
     tm = s_e.run(None, {"image_front": img.numpy(), "image_wrist": img2.numpy(), "state": st.numpy()})[0]
     assert np.allclose(tm, target.cross_memory(e).numpy(), atol=1e-4)
-    ids = torch.tensor([[1, 20, 21, 22, 4]])
-    pos = torch.arange(5)[None]
-    ref = target(ids, pos, e, *target.empty_past(1))
-    hd = target.d // target.heads
-    feeds = {"input_ids": ids.numpy(), "position_ids": pos.numpy(), "target_memory": tm}
-    for i in range(target.n):
-        feeds[f"past_key_values.{i}.key"] = np.zeros((1, target.heads, 0, hd), np.float32)
-        feeds[f"past_key_values.{i}.value"] = np.zeros((1, target.heads, 0, hd), np.float32)
-    got = s_t.run(None, feeds)
-    assert np.allclose(got[0], ref[0].numpy(), atol=1e-3)
-    ids2, pos2 = torch.tensor([[8, 9, 10]]), torch.tensor([[5, 6, 7]])
-    ref2 = target(ids2, pos2, e, *ref[1:])
-    feeds2 = {"input_ids": ids2.numpy(), "position_ids": pos2.numpy(), "target_memory": tm}
-    for i in range(target.n):
-        feeds2[f"past_key_values.{i}.key"] = got[1 + 2 * i]
-        feeds2[f"past_key_values.{i}.value"] = got[2 + 2 * i]
-    got2 = s_t.run(None, feeds2)
-    assert np.allclose(got2[0], ref2[0].numpy(), atol=1e-3)
+    check_kv_decoder(os.path.join(out, "target.onnx"), lambda ids, pos, past: target(ids, pos, e, *past), {"target_memory": tm},
+                     target.n, target.heads, target.d // target.heads, atol=1e-3)
     print("export check ok")
 
 

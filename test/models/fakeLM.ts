@@ -5,6 +5,7 @@
  * a controllable disagreement: with probability `disagree` its argmax moves by up to `spread` ids.
  */
 import type { CausalLM } from '../../models/decoding/types';
+import { mulberry32 } from '../../drivers/sim/rng';
 
 export interface FakeLMOptions {
   vocab: number;
@@ -77,14 +78,7 @@ export class FakeLM implements CausalLM {
   }
 }
 
-/** Deterministic PRNG (mulberry32) for tests. */
+/** Deterministic PRNG for tests: the simulator's mulberry32. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed).next;
 }
