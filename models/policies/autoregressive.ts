@@ -18,7 +18,7 @@ import type { UniformBinTokenizer } from '../tokenizers/uniformBins';
 import type { OnnxCausalLM } from '../runtime/causalLM';
 import type { FeedTensor, OrtSession } from '../runtime/ort';
 import type { AutoregressivePolicySpec, Manifest } from '../runtime/manifest';
-import { imageToChw, normaliseState, sceneSignature, type PolicyObservation } from './preprocess';
+import { absoluteChunk, imageToChw, normaliseState, sceneSignature, type PolicyObservation } from './preprocess';
 import type { DecodeSettings, InferResult, Policy } from './types';
 
 export interface AutoregressiveParts {
@@ -180,6 +180,7 @@ export class AutoregressivePolicy implements Policy {
       valid = false;
       chunk = [];
     }
+    if (valid) chunk = absoluteChunk(chunk, m.action, m.inputs.state, obs.state);
     if (reasoning && cached === undefined) {
       const plan = parser.planTokens();
       if (plan !== undefined && plan.length > 1) this.planCache.store(obs.instruction, scene, plan);

@@ -4,7 +4,7 @@
  */
 import type { Manifest } from '../runtime/manifest';
 import type { FeedTensor, OrtSession } from '../runtime/ort';
-import { imageToChw, normaliseState, type PolicyObservation } from './preprocess';
+import { absoluteChunk, imageToChw, normaliseState, type PolicyObservation } from './preprocess';
 import type { DecodeSettings, InferResult, Policy } from './types';
 
 export class ChunkRegressionPolicy implements Policy {
@@ -48,7 +48,7 @@ export class ChunkRegressionPolicy implements Policy {
     }
     const tEnd = this.now();
     return {
-      chunk,
+      chunk: absoluteChunk(chunk, m.action, m.inputs.state, obs.state),
       fields: {},
       tokens: [],
       valid: true,

@@ -3,7 +3,7 @@
  * normalised to CHW float32; state normalised by the manifest's mean/std. Plus the scene signature
  * the plan cache compares (normalised state + an 4×4 mean-colour thumbnail per camera).
  */
-import type { CameraInput, StateInput } from '../runtime/manifest';
+import type { ActionSpec, CameraInput, StateInput } from '../runtime/manifest';
 
 export interface RgbFrame {
   data: Uint8Array;
@@ -66,4 +66,23 @@ export function sceneSignature(state: Float32Array, images: Record<string, RgbFr
     }
   }
   return Float32Array.from(parts);
+}
+
+/**
+ * Relative actions back to absolute goals: adds each relative joint's observed state (the state the
+ * policy was given, in the bundle's state joint order) to every row of the chunk. A chunk of a bundle
+ * without `action.relative` comes back unchanged. checkManifest guarantees every relative joint is a
+ * state joint.
+ */
+export function absoluteChunk(chunk: number[][], action: ActionSpec, state: StateInput | undefined, observed: readonly number[]): number[][] {
+  const rel = action.relative;
+  if (rel === undefined || !rel.some(Boolean)) return chunk;
+  const offset = action.joints.map((j, i) => {
+    if (rel[i] !== true) return 0;
+    const k = state?.joints.indexOf(j) ?? -1;
+    const v = observed[k];
+    if (k < 0 || v === undefined || !Number.isFinite(v)) throw new Error(`relative action joint "${j}" has no observed state`);
+    return v;
+  });
+  return chunk.map((row) => row.map((v, i) => v + offset[i]!));
 }

@@ -112,6 +112,11 @@ export const ActionSchema = z.object({
   tokenizer: z.discriminatedUnion('kind', [UniformBinsSchema, FastSchema]).optional(),
   /** Normalisation bounds for chunk_regression outputs. */
   bounds: z.object({ low: finiteArray, high: finiteArray }).optional(),
+  /**
+   * Per action joint: true where the decoded value is an offset from that joint's observed state
+   * (relative actions, as in pi0's delta actions), false where it is absolute. Absent: all absolute.
+   */
+  relative: z.array(z.boolean()).optional(),
 });
 
 export const TokensSchema = z.object({
@@ -192,6 +197,16 @@ export function checkManifest(json: unknown): { manifest?: Manifest; problems: B
     tk.low.forEach((lo, i) => {
       const hi = tk.high[i];
       if (hi !== undefined && !(hi > lo)) add(`action.tokenizer.high[${i}]`, `must be greater than low (${lo})`);
+    });
+  }
+  const rel = m.action.relative;
+  if (rel !== undefined) {
+    if (rel.length !== D) add('action.relative', `has ${rel.length} values for ${D} action joints`);
+    rel.forEach((r, i) => {
+      const j = m.action.joints[i];
+      if (r && j !== undefined && !(st?.joints ?? []).includes(j)) {
+        add(`action.relative[${i}]`, `"${j}" is relative to its observed state, but inputs.state does not list that joint`);
+      }
     });
   }
   if (m.policy.kind === 'autoregressive') {

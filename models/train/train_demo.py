@@ -100,6 +100,9 @@ def prep(args):
 
     global H, BINS
     H, BINS = args.chunk, args.bins
+    # relative actions: body joints as offsets from the frame's observed state (the gripper stays
+    # absolute); the runtime adds the observed state back (manifest `action.relative`)
+    relmask = np.array([args.relative and j != "gripper" for j in JOINTS])
     fronts, wrists, states, instr_ids, reason_ids, action_bins, ep_ids, fams = [], [], [], [], [], [], [], []
     all_actions = []
     episodes = []  # (root, file stem)
@@ -113,7 +116,7 @@ def prep(args):
     with Pool(args.workers) as pool:
         for ei, r in enumerate(pool.imap(read_episode, episodes, chunksize=8)):
             raw.append(r)
-            all_actions.append(r[1])
+            all_actions.append(chunk_targets(r[0], r[1], relmask).reshape(-1, D))
             for k in FIELD_KEYS:
                 for s in set(r[4][k]):
                     if s:
@@ -137,9 +140,8 @@ def prep(args):
         n = len(st)
         task = ann["task"][0]
         fam = 0 if "bowl" in task else (1 if task.startswith("push") else 2)
-        bins = bin_actions(ac, low, high)
+        bins = bin_actions(chunk_targets(st, ac, relmask), low, high)  # [n, H, D]
         for t in range(0, n, stride):
-            idx = np.minimum(np.arange(t, t + H), n - 1)  # pad past the end with the last action
             r = [tok["<reason>"]]
             for f, k in zip(FIELDS, FIELD_KEYS):
                 v = ann[k][t]
@@ -153,7 +155,7 @@ def prep(args):
             states.append(st[t])
             instr_ids.append(enc(task)[:MAX_INSTR])
             reason_ids.append(r)
-            action_bins.append(bins[idx].reshape(-1))
+            action_bins.append(bins[t].reshape(-1))
             ep_ids.append(ei)
             fams.append(fam)
     N = len(states)
@@ -175,14 +177,24 @@ def prep(args):
         instr=ins, reason=rea, actions=np.stack(action_bins).astype(np.uint8), episode=np.asarray(ep_ids, np.int32),
         family=np.asarray(fams, np.int8), low=low.astype(np.float64), high=high.astype(np.float64),
         state_mean=st_all.mean(0).astype(np.float64), state_std=np.maximum(st_all.std(0), 1.0).astype(np.float64),
-        vocab=np.asarray(json.dumps(vocab)), chunk=np.asarray(H), bins=np.asarray(BINS),
+        vocab=np.asarray(json.dumps(vocab)), chunk=np.asarray(H), bins=np.asarray(BINS), relative=relmask,
     )
     if args.out.endswith(".xz"):
         import subprocess
 
         subprocess.run(["xz", "-f", f"-T{args.workers}", "-3", tmp], check=True)
     print(f"wrote {args.out}: {N} frames (stride {stride}) from {len(raw)} episodes, vocab {len(vocab)}, "
-          f"max reasoning {R} tokens, instr {I}, chunk {H}, bins {BINS}, {os.path.getsize(args.out) / 1e6:.1f} MB")
+          f"max reasoning {R} tokens, instr {I}, chunk {H}, bins {BINS}, relative {relmask.tolist()}, {os.path.getsize(args.out) / 1e6:.1f} MB")
+
+
+def chunk_targets(states: np.ndarray, actions: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """[n, H, D]: frame t's chunk (actions t..t+H-1, the last repeated past the end), with the
+    `rel` joints as offsets from the state observed at t."""
+    n = len(actions)
+    idx = np.minimum(np.arange(n)[:, None] + np.arange(H)[None, :], n - 1)
+    out = actions[idx].astype(np.float64)
+    out[:, :, rel] -= states[:, None, rel]
+    return out
 
 
 def bin_actions(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -340,6 +352,7 @@ class Data:
         self.tok = {w: i for i, w in enumerate(self.vocab)}
         self.low, self.high = z["low"], z["high"]
         self.state_mean, self.state_std = z["state_mean"], z["state_std"]
+        self.relative = z["relative"].astype(bool) if "relative" in z else np.zeros(D, bool)
         ep = z["episode"]
         self.episodes = int(len(np.unique(ep)))
         # hold out the last episodes (by index) for a teacher-forced check
@@ -384,7 +397,9 @@ class Data:
             return (x * self.img_scale / 255 - 0.5) / 0.25
         front, wrist = img(self.front[idx]), img(self.wrist[idx])
         state = self.state[idx]
-        if noise:
+        # state noise (1 deg) against copying the state into absolute actions; relative actions are
+        # offsets from this very state, so there it would only blur the labels
+        if noise and not self.relative.any():
             state = state + torch.randn_like(state) * self.state_noise
         instr, reason, acts = self.instr[idx], self.reason[idx], self.actions[idx]
         il = (instr != 0).sum(1)
@@ -560,7 +575,7 @@ def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info:
         "format": "reins-bundle", "version": 1, "name": "demo",
         "description": (f"Demo VLA trained on {info['episodes']} simulator expert episodes (front + wrist 32x32, state, instruction): "
                         f"{target.n}-layer d={target.d} target, {draft.n}-layer d={draft.d} draft, ECoT reasoning then "
-                        f"H={H} x {D} uniform-bin action tokens. {info['steps']} steps, {info['seconds']:.0f} s on {info['device']}."),
+                        f"H={H} x {D} uniform-bin action tokens{' (body joints relative to the observed state)' if data.relative.any() else ''}. {info['steps']} steps, {info['seconds']:.0f} s on {info['device']}."),
         "inputs": {
             "cameras": [cam("front"), cam("wrist")],
             "state": {"input": "state", "joints": JOINTS, "mean": [float(x) for x in data.state_mean],
@@ -581,6 +596,7 @@ def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info:
             "joints": JOINTS, "chunk": H,
             "tokenizer": {"kind": "uniform_bins", "bins": BINS, "firstTokenId": ACTION_BASE,
                           "low": [float(x) for x in data.low], "high": [float(x) for x in data.high]},
+            **({"relative": [bool(x) for x in data.relative]} if data.relative.any() else {}),
         },
         "tokens": {
             "pad": tok["<pad>"], "bos": tok["<s>"], "eos": tok["</s>"],
@@ -679,6 +695,7 @@ def main():
     p.add_argument("--chunk", type=int, default=H, help="action chunk H (control ticks)")
     p.add_argument("--bins", type=int, default=BINS, help="uniform bins per joint")
     p.add_argument("--workers", type=int, default=2, help="processes decoding videos (and xz threads)")
+    p.add_argument("--relative", action="store_true", help="body-joint actions as offsets from the observed state (gripper absolute)")
     t = sub.add_parser("train")
     t.add_argument("--cache", required=True)
     t.add_argument("--out", default="models/bundles/demo")
