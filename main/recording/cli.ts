@@ -15,12 +15,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimWorld, SimCamera, ScriptedExpert, TASK_FAMILIES, type TaskFamily } from '../../drivers/sim';
-import type { StepRecord } from '../control/types';
+import { TASK_FAMILIES, type TaskFamily } from '../../drivers/sim';
+import { runExpertEpisode } from '../../drivers/sim/expertEpisode';
 import { toErrorData } from '../common/errors';
 import { RecordingService } from './service';
 import type { VideoCodecChoice } from './encoder';
-import { mulberry32 } from '../../drivers/sim/rng';
 
 interface Args {
   episodes: number;
@@ -133,52 +132,29 @@ export async function recordFromSim(args: Args, log: (s: string) => void = (s) =
   try {
     for (let i = 0; i < args.episodes; i++) {
       const seed = args.seed + i;
-      const world = new SimWorld(args.family ? { seed, family: args.family } : { seed });
-      const clock = (): number => world.timeMs;
-      const cameras = cams.map((c) => new SimCamera(world, c.key, { width: c.width, height: c.height, fps: args.fps }, clock));
-      for (const c of cameras) await c.connect();
-      const expert = new ScriptedExpert(world, { fps: args.fps, imageWidth: args.width, imageHeight: args.height });
-      const task = world.task.instruction;
-      const { index } = await svc.startEpisode(task);
-      const maxTicks = Math.round(args.maxSeconds * args.fps);
-      const noiseRng = mulberry32(seed ^ 0x5eed);
-      const normal = (): number => Math.sqrt(-2 * Math.log(1 - noiseRng.next())) * Math.cos(2 * Math.PI * noiseRng.next());
-      let noise = [0, 0, 0, 0, 0, 0];
-      let tick = 0;
-      for (; tick < maxTicks; tick++) {
-        const obsTime = world.timeMs;
-        const images: StepRecord['observation']['images'] = {};
-        for (const c of cameras) images[c.key] = c.readLatest();
-        const state = world.getPositions();
-        const act = expert.act();
-        if (args.actionNoiseDeg > 0) {
-          // bursts: a new offset for 10 ticks (a third of a second), then 20 ticks without, in which the
-          // arm comes back onto the expert's path (the expert waits for the arm to settle at waypoints)
-          const phase = tick % 30;
-          if (phase === 0) noise = noise.map((_, j) => (j < 5 ? normal() * args.actionNoiseDeg : 0));
-          if (phase === 10) noise = [0, 0, 0, 0, 0, 0];
-          world.setGoal(act.goal.map((g, j) => g + noise[j]!));
-        } else world.setGoal(act.goal);
-        await svc.whenWritable();
-        svc.sink.onStep({
-          tick,
-          timeMs: obsTime,
-          observation: { timeMs: obsTime, state, images, task },
-          action: act.goal.slice(),
-          source: 'policy', // the scripted expert is a (scripted) policy; no operator intervention
-          intervention: false,
-          clamped: false,
-          watchdog: [],
-          reasoning: { ...act.annotation },
-        });
-        world.step(1000 / args.fps);
-        if (act.done) {
-          tick++;
-          break;
-        }
-      }
+      let index = -1;
+      const ep = await runExpertEpisode(
+        { seed, family: args.family, fps: args.fps, width: args.width, height: args.height, maxSeconds: args.maxSeconds, actionNoiseDeg: args.actionNoiseDeg },
+        async (t) => {
+          if (t.tick === 0) index = (await svc.startEpisode(t.task)).index;
+          await svc.whenWritable();
+          svc.sink.onStep({
+            tick: t.tick,
+            timeMs: t.timeMs,
+            observation: { timeMs: t.timeMs, state: t.state, images: { ...t.images }, task: t.task },
+            action: t.goal,
+            source: 'policy', // the scripted expert is a (scripted) policy; no operator intervention
+            intervention: false,
+            clamped: false,
+            watchdog: [],
+            reasoning: { ...t.annotation },
+          });
+        },
+      );
+      const task = ep.task;
+      const tick = ep.ticks;
       simSeconds += tick / args.fps;
-      if (world.isSuccess()) {
+      if (ep.success) {
         const s = await svc.endEpisode();
         kept.push({ seed, episode: s.index, frames: s.length });
         log(`episode ${s.index}: seed ${seed}, "${task}", ${s.length} frames (${(s.length / args.fps).toFixed(1)} s) kept`);

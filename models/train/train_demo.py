@@ -133,39 +133,24 @@ def prep(args):
     acts = np.concatenate(all_actions)
     low, high = np.quantile(acts, 0.01, axis=0), np.quantile(acts, 0.99, axis=0)
     high = np.maximum(high, low + 1e-3)
-    enc = lambda s: [tok.get(w, tok["<unk>"]) for w in pretok(s or "")]
     stride = args.stride
-    R = 0
     for ei, (st, ac, fr, wr, ann) in enumerate(raw):
-        n = len(st)
         task = ann["task"][0]
         fam = 0 if "bowl" in task else (1 if task.startswith("push") else 2)
-        bins = bin_actions(chunk_targets(st, ac, relmask), low, high)  # [n, H, D]
-        for t in range(0, n, stride):
-            r = [tok["<reason>"]]
-            for f, k in zip(FIELDS, FIELD_KEYS):
-                v = ann[k][t]
-                if k == "visible_objects":
-                    v = filter_visible(v, task)
-                r += [tok[f], *enc(v)]
-            r.append(tok["</reason>"])
-            R = max(R, len(r))
+        instr, reasons, bins = tokenise_episode(st, ac, ann, tok, low, high, relmask)
+        for t in range(0, len(st), stride):
             fronts.append(fr[t])
             wrists.append(wr[t])
             states.append(st[t])
-            instr_ids.append(enc(task)[:MAX_INSTR])
-            reason_ids.append(r)
-            action_bins.append(bins[t].reshape(-1))
+            instr_ids.append(instr)
+            reason_ids.append(reasons[t])
+            action_bins.append(bins[t])
             ep_ids.append(ei)
             fams.append(fam)
     N = len(states)
     I = max(len(x) for x in instr_ids)
-    ins = np.zeros((N, I), np.int16)
-    for i, x in enumerate(instr_ids):
-        ins[i, : len(x)] = x
-    rea = np.zeros((N, R), np.int16)
-    for i, x in enumerate(reason_ids):
-        rea[i, : len(x)] = x
+    R = max(len(x) for x in reason_ids)
+    ins, rea = pad_ids(instr_ids, I), pad_ids(reason_ids, R)
     st_all = np.concatenate([r[0] for r in raw])
     # full 8-bit frames, losslessly: an uncompressed .npz (frames in episode order) then `xz`, which
     # finds the redundancy between consecutive frames that zlib's 32 KB window misses (≈ 125 bytes a
@@ -335,8 +320,65 @@ class Decoder(nn.Module):
 
 
 # ---------------------------------------------------------------- training
+def tokenise_episode(st, ac, ann, tok, low, high, relmask):
+    """One episode's frames -> (instr ids, reasoning ids per frame, action bins [n, H*D]); the same
+    layout prep writes. A word outside the vocabulary is an error (the cache fixes the vocabulary)."""
+    def enc(s):
+        out = []
+        for w in pretok(s or ""):
+            if w not in tok:
+                raise ValueError(f"word {w!r} is not in the cache's vocabulary: re-run prep on data that has it")
+            out.append(tok[w])
+        return out
+    task = ann["task"][0]
+    memo = {}
+    reasons = []
+    for t in range(len(st)):
+        key = tuple(ann[k][t] for k in FIELD_KEYS)
+        r = memo.get(key)
+        if r is None:
+            r = [tok["<reason>"]]
+            for f, k, v in zip(FIELDS, FIELD_KEYS, key):
+                r += [tok[f], *enc(filter_visible(v, task) if k == "visible_objects" else v)]
+            r.append(tok["</reason>"])
+            memo[key] = r
+        reasons.append(r)
+    bins = bin_actions(chunk_targets(st, ac, relmask), low, high).reshape(len(st), -1)
+    return enc(task)[:MAX_INSTR], reasons, bins
+
+
+def _read_extra(job):
+    """A gen_sim.ts shard -> arrays tokenised like the cache (runs in a worker process)."""
+    prefix, tok, low, high, relmask, chunk, size = job
+    global H
+    H = chunk
+    eps = [json.loads(line) for line in open(prefix + ".jsonl")]
+    frames = np.fromfile(prefix + ".frames", np.uint8).reshape(-1, 2, size, size, 3)
+    n = sum(e["frames"] for e in eps)
+    assert len(frames) == n, f"{prefix}: {len(frames)} frame pairs for {n} annotated frames"
+    ins, rea, act, st_all, ep_of, fam = [], [], [], [], [], []
+    for i, e in enumerate(eps):
+        st, ac = np.asarray(e["state"], np.float32), np.asarray(e["action"], np.float32)
+        instr, reasons, bins = tokenise_episode(st, ac, e["ann"], tok, low, high, relmask)
+        ins += [instr] * len(st)
+        rea += reasons
+        act.append(bins)
+        st_all.append(st)
+        ep_of += [i] * len(st)
+        fam += [{"pick_place": 0, "push": 1, "stack": 2}[e["family"]]] * len(st)
+    return (frames[:, 0], frames[:, 1], np.concatenate(st_all), ins, rea, np.concatenate(act).astype(np.uint8),
+            np.asarray(ep_of, np.int64), np.asarray(fam, np.int8), len(eps))
+
+
+def pad_ids(rows, width):
+    out = np.zeros((len(rows), width), np.int16)
+    for i, x in enumerate(rows):
+        out[i, : len(x)] = x
+    return out
+
+
 class Data:
-    def __init__(self, path: str, device, holdout_frac=0.03, skip_noise_waits: bool = False):
+    def __init__(self, path: str, device, holdout_frac=0.03, skip_noise_waits: bool = False, extra=(), workers: int = 8):
         global H, BINS
         if path.endswith(".xz"):
             import io
@@ -353,12 +395,39 @@ class Data:
         self.low, self.high = z["low"], z["high"]
         self.state_mean, self.state_std = z["state_mean"], z["state_std"]
         self.relative = z["relative"].astype(bool) if "relative" in z else np.zeros(D, bool)
-        ep = z["episode"]
+        z = {k: z[k] for k in z.files}
+        ep = z["episode"].astype(np.int64)
         self.episodes = int(len(np.unique(ep)))
-        # hold out the last episodes (by index) for a teacher-forced check
+        # hold out the last recorded episodes (by index) for a teacher-forced check
         cut = int(ep.max() * (1 - holdout_frac))
-        self.train_idx = np.nonzero(ep < cut)[0]
-        self.val_idx = np.nonzero(ep >= cut)[0]
+        self.extra_episodes = 0
+        if extra:
+            # generated episodes (gen_sim.ts shards) join the training split only
+            from multiprocessing import Pool
+
+            jobs = [(p, self.tok, self.low, self.high, self.relative, H, z["front"].shape[1]) for p in extra]
+            with Pool(min(workers, len(jobs))) as pool:
+                parts = pool.map(_read_extra, jobs)
+            W = max([z["reason"].shape[1]] + [max(len(r) for r in q[4]) for q in parts])
+            I = max([z["instr"].shape[1]] + [max(len(r) for r in q[3]) for q in parts])
+            widen = lambda a, w: np.pad(a, ((0, 0), (0, w - a.shape[1])))
+            nxt = int(ep.max()) + 1
+            eps = [ep]
+            for q in parts:
+                eps.append(q[6] + nxt)
+                nxt += q[8]
+                self.extra_episodes += q[8]
+            z["front"] = np.concatenate([z["front"]] + [q[0] for q in parts])
+            z["wrist"] = np.concatenate([z["wrist"]] + [q[1] for q in parts])
+            z["state"] = np.concatenate([z["state"]] + [q[2] for q in parts])
+            z["instr"] = np.concatenate([widen(z["instr"], I)] + [pad_ids(q[3], I) for q in parts])
+            z["reason"] = np.concatenate([widen(z["reason"], W)] + [pad_ids(q[4], W) for q in parts])
+            z["actions"] = np.concatenate([z["actions"]] + [q[5] for q in parts])
+            ep = np.concatenate(eps)
+            self.episodes += self.extra_episodes
+            print(f"extra: {self.extra_episodes} generated episodes, {sum(len(q[2]) for q in parts)} frames from {len(extra)} shards")
+        self.train_idx = np.nonzero((ep < cut) | (ep > z["episode"].max()))[0]
+        self.val_idx = np.nonzero((ep >= cut) & (ep <= z["episode"].max()))[0]
         if skip_noise_waits:
             # The recorder's --action-noise bursts (ticks 0-9 of every 30) delay the expert's
             # "settled at the waypoint" check, so in those frames the expert holds its goal until
@@ -442,7 +511,8 @@ def train(args):
     dev = torch.device(args.device)
     if dev.type == "cpu":
         torch.set_num_threads(max(1, os.cpu_count() or 1))
-    data = Data(args.cache, dev, skip_noise_waits=args.skip_noise_waits)
+    data = Data(args.cache, dev, skip_noise_waits=args.skip_noise_waits, extra=args.extra, workers=args.workers)
+    args.extra_episodes = data.extra_episodes
     V = ACTION_BASE + BINS
     enc, target, draft = build(args, V)
     if args.init:
@@ -461,6 +531,7 @@ def train(args):
     train_idx = torch.as_tensor(data.train_idx)
     t0 = time.time()
     step = 0
+    snapped = False
     while True:
         frac = (time.time() - t0) / budget
         if step >= args.max_steps or frac >= 1:
@@ -487,6 +558,9 @@ def train(args):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        if args.snapshot_at and not snapped and time.time() - t0 >= args.snapshot_at:
+            snapped = True
+            save_ckpt(args.ckpt or os.path.join(args.out, "ckpt.pt"), enc, target, draft, args, step, time.time() - t0, dev)
         if step % 200 == 0:
             print(f"step {step:6d} lr {lr:.2e} loss_t {loss_t.item():.3f} loss_d {loss_d.item():.3f} kl {kl.item():.3f} ({time.time() - t0:.0f}s)", flush=True)
         step += 1
@@ -573,7 +647,9 @@ def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info:
                        "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
     manifest = {
         "format": "reins-bundle", "version": 1, "name": "demo",
-        "description": (f"Demo VLA trained on {info['episodes']} simulator expert episodes (front + wrist 32x32, state, instruction): "
+        "description": (f"Demo VLA trained on {info['episodes']} simulator expert episodes recorded by `npm run record`"
+                        f"{' + ' + str(info['extra']) + ' generated by models/train/gen_sim.ts' if info.get('extra') else ''}"
+                        " (front + wrist 32x32, state, instruction): "
                         f"{target.n}-layer d={target.d} target, {draft.n}-layer d={draft.d} draft, ECoT reasoning then "
                         f"H={H} x {D} uniform-bin action tokens{' (body joints relative to the observed state)' if data.relative.any() else ''}. {info['steps']} steps, {info['seconds']:.0f} s on {info['device']}."),
         "inputs": {
@@ -633,13 +709,20 @@ def train_and_export(args):
     data, enc, target, draft, steps, secs = train(args)
     os.makedirs(args.out, exist_ok=True)
     dev_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
-    ckpt = args.ckpt or os.path.join(args.out, "ckpt.pt")
-    torch.save({"enc": enc.state_dict(), "target": target.state_dict(), "draft": draft.state_dict(),
-                "args": vars(args), "steps": steps, "seconds": secs, "device": dev_name}, ckpt)
-    print("saved", ckpt, flush=True)
+    save_ckpt(args.ckpt or os.path.join(args.out, "ckpt.pt"), enc, target, draft, args, steps, secs, torch.device(args.device))
     if args.no_export:
         return
     export_bundle(args, data, enc, target, draft, steps, secs, dev_name)
+
+
+def save_ckpt(path, enc, target, draft, args, steps, secs, dev):
+    dev_name = torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    torch.save({"enc": enc.state_dict(), "target": target.state_dict(), "draft": draft.state_dict(),
+                "args": vars(args), "steps": steps, "seconds": secs, "device": dev_name,
+                "extra_episodes": getattr(args, "extra_episodes", 0)}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    print(f"saved {path} ({steps} steps)", flush=True)
 
 
 def load_ckpt(args):
@@ -656,7 +739,7 @@ def load_ckpt(args):
 def export_from_ckpt(args):
     ck, data, enc, target, draft = load_ckpt(args)
     evaluate(data, enc, target, draft, torch.device("cpu"), n=256)
-    export_bundle(args, data, enc, target, draft, ck["steps"], ck["seconds"], ck["device"])
+    export_bundle(args, data, enc, target, draft, ck["steps"], ck["seconds"], ck["device"], ck.get("extra_episodes", 0))
 
 
 def eval_ckpt(args):
@@ -667,7 +750,7 @@ def eval_ckpt(args):
         evaluate(data, enc, target, draft, torch.device("cpu"), n=args.n, split=split)
 
 
-def export_bundle(args, data, enc, target, draft, steps, secs, dev_name):
+def export_bundle(args, data, enc, target, draft, steps, secs, dev_name, extra=None):
     os.makedirs(args.out, exist_ok=True)
     target.grammar = draft.grammar = (data.tok["<act>"], data.tok["</act>"])
     with torch.no_grad():
@@ -678,10 +761,11 @@ def export_bundle(args, data, enc, target, draft, steps, secs, dev_name):
             check_export(args.out, enc, target)
         except ImportError as e:
             print(f"export check skipped ({e})")
-    episodes = data.episodes
+    episodes = data.episodes - data.extra_episodes  # recorded
+    extra = data.extra_episodes if extra is None else extra
     write_tokenizer(os.path.join(args.out, "tokenizer.json"), data.vocab)
     write_manifest(os.path.join(args.out, "manifest.json"), data, target, draft,
-                   {"episodes": episodes, "steps": steps, "seconds": secs, "device": dev_name})
+                   {"episodes": episodes, "extra": extra, "steps": steps, "seconds": secs, "device": dev_name})
     print("wrote", args.out)
 
 
@@ -718,6 +802,9 @@ def main():
     t.add_argument("--skip-noise-waits", action="store_true", help="drop held-goal frames of --action-noise bursts (see Data)")
     t.add_argument("--no-export", action="store_true", help="save the checkpoint only (export later with `export`)")
     t.add_argument("--ckpt", default=None, help="where to save the PyTorch checkpoint (default OUT/ckpt.pt)")
+    t.add_argument("--extra", nargs="*", default=[], help="gen_sim.ts shard prefixes: generated episodes added to the training split")
+    t.add_argument("--workers", type=int, default=8, help="processes tokenising --extra shards")
+    t.add_argument("--snapshot-at", type=float, default=0, help="also save the checkpoint to --ckpt once this many seconds of training have passed")
     x = sub.add_parser("export", help="re-export a bundle from a checkpoint (CPU)")
     x.add_argument("--ckpt", required=True)
     x.add_argument("--cache", required=True)
