@@ -224,8 +224,11 @@ export class ConsoleSession {
   async listPolicies(): Promise<PolicyInfo[]> {
     const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name));
     const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
-    // In the simulator the scripted expert comes first: the demo VLA does not solve the tasks yet (issue 6).
-    return [...expert, ...bundles.map(({ dir: _dir, ...info }) => info)];
+    // The shipped demo VLA (models/bundles/demo) comes first, so it is what "start policy" runs on a
+    // first start; in the simulator the scripted expert follows (it always solves the scene's task).
+    const listed = bundles.map(({ dir: _dir, ...info }) => info);
+    const demo = listed.filter((b) => b.id === 'demo' && b.valid);
+    return [...demo, ...expert, ...listed.filter((b) => !demo.includes(b))];
   }
 
   async startPolicy(id: string, task?: string): Promise<PolicyStatus> {

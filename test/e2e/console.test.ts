@@ -75,6 +75,8 @@ test('the console loads with both camera views and no console errors', async () 
   await page.waitForSelector('[data-testid="camera-wrist"]');
   // "loop 29.8 / 30 Hz": the loop runs and telemetry arrives
   await page.waitForFunction(() => Number(/([\d.]+)\s*\//.exec(document.querySelector('[data-testid="status-hz"]')?.textContent ?? '')?.[1] ?? 0) > 5, undefined, { timeout: 20_000 });
+  // a first start offers the shipped demo VLA as the policy to start
+  await page.waitForFunction(() => (document.querySelector('[data-testid="policy-select"]') as HTMLSelectElement | null)?.value === 'demo', undefined, { timeout: 20_000 });
   await page.screenshot({ path: `${ART}/01-loaded.png` });
   assert.deepEqual(consoleProblems, []);
 });
