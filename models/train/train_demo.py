@@ -370,6 +370,53 @@ def _read_extra(job):
             np.asarray(ep_of, np.int64), np.asarray(fam, np.int8), len(eps))
 
 
+# Flat colours of the simulator's renderer (drivers/sim/render.ts), 0..1; a face is drawn at
+# colour * (0.5 + 0.5 * max(0, -n.light)), i.e. scaled by 0.5..1.
+BLOCK_RGB = {"red": (0.86, 0.14, 0.12), "green": (0.16, 0.66, 0.22), "blue": (0.14, 0.3, 0.88),
+             "yellow": (0.96, 0.84, 0.12), "purple": (0.56, 0.22, 0.72), "orange": (0.98, 0.52, 0.1)}
+SCENE_RGB = [(0.74, 0.62, 0.47), (0.68, 0.56, 0.42), (0.3, 0.31, 0.33), (0.62, 0.66, 0.7), (0.9, 0.9, 0.92),
+             (0.93, 0.93, 0.9), (0.14, 0.14, 0.15), (0.74 * 0.62, 0.62 * 0.62, 0.47 * 0.64)]  # table, grid, floor, sky, bowl, arm, motor, shadow
+
+
+class ColourPermutation:
+    """Colour-permutation augmentation (the policy picked blocks of the wrong colour): per sample, a
+    random permutation of the six block colours applied to the images (a pixel is a block's when
+    it is, up to shading, nearest to one of the six flat block colours rather than to a scene
+    colour; it is redrawn in the permuted colour at the same shading) and to the colour words of
+    instruction and reasoning alike. Positions, boxes and actions are unchanged."""
+
+    def __init__(self, tok: dict, device):
+        self.cols = torch.tensor([BLOCK_RGB[c] for c in COLORS], device=device) * 255  # [6,3]
+        self.pal = torch.cat([self.cols, torch.tensor(SCENE_RGB, device=device) * 255])  # [14,3]
+        self.ids = torch.tensor([tok[c] for c in COLORS], device=device)
+
+    def perms(self, b: int, p: float, dev) -> torch.Tensor:
+        perm = torch.argsort(torch.rand(b, len(COLORS), device=dev), dim=1)
+        keep = torch.rand(b, device=dev) >= p
+        return torch.where(keep[:, None], torch.arange(len(COLORS), device=dev)[None, :], perm)
+
+    def images(self, x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+        """x: uint8 [B,3,H,W] -> recoloured uint8."""
+        b, _, h, w = x.shape
+        px = x.float().permute(0, 2, 3, 1).reshape(b, h * w, 1, 3)  # [B,P,1,3]
+        pal = self.pal[None, None]  # [1,1,C,3]
+        k = ((px * pal).sum(-1) / (pal * pal).sum(-1)).clamp(0.45, 1.05)  # shading per candidate
+        err = (px - k[..., None] * pal).norm(dim=-1)  # [B,P,C]
+        best = err.argmin(-1)
+        is_block = (best < len(COLORS)) & (err.gather(-1, best[..., None])[..., 0] < 24)
+        cls = best.clamp(max=len(COLORS) - 1)
+        new_c = self.cols[perm.gather(1, cls)]  # [B,P,3]
+        shade = k.gather(-1, cls[..., None])  # [B,P,1]
+        out = torch.where(is_block[..., None], (shade * new_c).round().clamp(0, 255), px[:, :, 0])
+        return out.reshape(b, h, w, 3).permute(0, 3, 1, 2).to(torch.uint8)
+
+    def tokens(self, ids: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+        out = ids
+        for i in range(len(COLORS)):
+            out = torch.where(ids == self.ids[i], self.ids[perm[:, i]][:, None], out)
+        return out
+
+
 def pad_ids(rows, width):
     out = np.zeros((len(rows), width), np.int16)
     for i, x in enumerate(rows):
@@ -457,20 +504,27 @@ class Data:
         self.state_noise = torch.as_tensor(1.0 / self.state_std, dtype=torch.float32, device=device)  # 1 deg
         print(f"data: {len(ep)} frames, train {len(self.train_idx)}, val {len(self.val_idx)}, vocab {len(self.vocab)}")
 
-    def batch(self, idx: torch.Tensor, dropout: float, noise: bool):
+    def batch(self, idx: torch.Tensor, dropout: float, noise: bool, colour_perm: float = 0.0):
         dev = self.device
         b = len(idx)
         def img(q):  # dequantise with dither (training) or at the bin centre (evaluation)
             x = q.float()
             x = x + (torch.rand_like(x) if noise else 0.5) if self.img_scale > 1 else x  # older 5-bit caches
             return (x * self.img_scale / 255 - 0.5) / 0.25
-        front, wrist = img(self.front[idx]), img(self.wrist[idx])
+        fq, wq = self.front[idx], self.wrist[idx]
+        instr, reason, acts = self.instr[idx], self.reason[idx], self.actions[idx]
+        if noise and colour_perm > 0:
+            cp = getattr(self, "_cp", None) or ColourPermutation(self.tok, dev)
+            self._cp = cp
+            perm = cp.perms(b, colour_perm, dev)
+            fq, wq = cp.images(fq, perm), cp.images(wq, perm)
+            instr, reason = cp.tokens(instr, perm), cp.tokens(reason, perm)
+        front, wrist = img(fq), img(wq)
         state = self.state[idx]
         # state noise (1 deg) against copying the state into absolute actions; relative actions are
         # offsets from this very state, so there it would only blur the labels
         if noise and not self.relative.any():
             state = state + torch.randn_like(state) * self.state_noise
-        instr, reason, acts = self.instr[idx], self.reason[idx], self.actions[idx]
         il = (instr != 0).sum(1)
         rl = (reason != 0).sum(1)
         drop = torch.rand(b, device=dev) < dropout
@@ -541,7 +595,7 @@ def train(args):
         for g in opt.param_groups:
             g["lr"] = lr
         idx = train_idx[torch.randint(len(train_idx), (args.batch,), generator=gen)].to(dev)
-        front, wrist, state, ids, tgt = data.batch(idx, args.dropout, noise=True)
+        front, wrist, state, ids, tgt = data.batch(idx, args.dropout, noise=True, colour_perm=args.colour_perm)
         b, L = ids.shape
         pos = torch.arange(L, device=dev)[None, :].expand(b, L)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
@@ -795,6 +849,7 @@ def main():
     t.add_argument("--draft-layers", type=int, default=1)
     t.add_argument("--draft-heads", type=int, default=4)
     t.add_argument("--dropout", type=float, default=0.3, help="reasoning dropout probability")
+    t.add_argument("--colour-perm", type=float, default=0.0, help="probability of a colour-permutation augmentation per sample (ColourPermutation)")
     t.add_argument("--wd", type=float, default=0.05)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--smoke", action="store_true", help="CPU, 20 steps, batch 16: checks the pipeline end to end")
