@@ -23,10 +23,21 @@ export function imageToChw(frame: RgbFrame | undefined, cam: CameraInput): Float
   const { width: W, height: H } = cam;
   const out = new Float32Array(3 * H * W);
   if (frame === undefined) return out; // a missing camera feeds zeros (the validator already named the key)
+  // source window: the whole frame, or its centre cut to the input's aspect ratio
+  let x0 = 0;
+  let y0 = 0;
+  let sw = frame.width;
+  let sh = frame.height;
+  if (cam.resize === 'center_crop') {
+    if (frame.width * H > frame.height * W) sw = (frame.height * W) / H;
+    else sh = (frame.width * H) / W;
+    x0 = (frame.width - sw) / 2;
+    y0 = (frame.height - sh) / 2;
+  }
   for (let y = 0; y < H; y++) {
-    const sy = Math.min(frame.height - 1, Math.floor(((y + 0.5) * frame.height) / H));
+    const sy = Math.min(frame.height - 1, Math.floor(y0 + ((y + 0.5) * sh) / H));
     for (let x = 0; x < W; x++) {
-      const sx = Math.min(frame.width - 1, Math.floor(((x + 0.5) * frame.width) / W));
+      const sx = Math.min(frame.width - 1, Math.floor(x0 + ((x + 0.5) * sw) / W));
       const o = (sy * frame.width + sx) * 3;
       for (let c = 0; c < 3; c++) out[c * H * W + y * W + x] = (frame.data[o + c]! / 255 - cam.mean[c]!) / cam.std[c]!;
     }

@@ -18,6 +18,13 @@ export const CameraInputSchema = z.object({
   /** Per-channel normalisation applied to pixel/255: (x - mean) / std. */
   mean: z.array(z.number().finite()).length(3),
   std: z.array(z.number().finite().positive()).length(3),
+  /**
+   * How a frame of another shape becomes width×height (nearest-neighbour sampling either way):
+   * 'stretch' (default) scales each axis on its own; 'center_crop' first crops the frame's centre
+   * to the input's aspect ratio, keeping the geometry of a model trained on square renders when
+   * the camera gives 4:3.
+   */
+  resize: z.enum(['stretch', 'center_crop']).default('stretch'),
 });
 
 export const StateInputSchema = z.object({

@@ -698,7 +698,8 @@ def write_manifest(path: str, data: Data, target: Decoder, draft: Decoder, info:
     tok = data.tok
     V = ACTION_BASE + BINS
     cam = lambda key: {"key": key, "input": f"image_{key}", "width": IMG, "height": IMG,
-                       "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+                       "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25],
+                       "resize": "center_crop"}  # trained on square renders; the console's cameras are 4:3
     manifest = {
         "format": "reins-bundle", "version": 1, "name": "demo",
         "description": (f"Demo VLA trained on {info['episodes']} simulator expert episodes recorded by `npm run record`"
