@@ -502,6 +502,7 @@ class Data:
         self.device = device
         self.img_scale = float(2 ** (8 - int(z["img_bits"]))) if "img_bits" in z else 1.0
         self.state_noise = torch.as_tensor(1.0 / self.state_std, dtype=torch.float32, device=device)  # 1 deg
+        self.colour_perm = ColourPermutation(self.tok, device)
         print(f"data: {len(ep)} frames, train {len(self.train_idx)}, val {len(self.val_idx)}, vocab {len(self.vocab)}")
 
     def batch(self, idx: torch.Tensor, dropout: float, noise: bool, colour_perm: float = 0.0):
@@ -514,8 +515,7 @@ class Data:
         fq, wq = self.front[idx], self.wrist[idx]
         instr, reason, acts = self.instr[idx], self.reason[idx], self.actions[idx]
         if noise and colour_perm > 0:
-            cp = getattr(self, "_cp", None) or ColourPermutation(self.tok, dev)
-            self._cp = cp
+            cp = self.colour_perm
             perm = cp.perms(b, colour_perm, dev)
             fq, wq = cp.images(fq, perm), cp.images(wq, perm)
             instr, reason = cp.tokens(instr, perm), cp.tokens(reason, perm)
@@ -614,7 +614,7 @@ def train(args):
         opt.step()
         if args.snapshot_at and not snapped and time.time() - t0 >= args.snapshot_at:
             snapped = True
-            save_ckpt(args.ckpt or os.path.join(args.out, "ckpt.pt"), enc, target, draft, args, step, time.time() - t0, dev)
+            save_ckpt(args, enc, target, draft, step, time.time() - t0, dev)
         if step % 200 == 0:
             print(f"step {step:6d} lr {lr:.2e} loss_t {loss_t.item():.3f} loss_d {loss_d.item():.3f} kl {kl.item():.3f} ({time.time() - t0:.0f}s)", flush=True)
         step += 1
@@ -764,13 +764,15 @@ def train_and_export(args):
     data, enc, target, draft, steps, secs = train(args)
     os.makedirs(args.out, exist_ok=True)
     dev_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
-    save_ckpt(args.ckpt or os.path.join(args.out, "ckpt.pt"), enc, target, draft, args, steps, secs, torch.device(args.device))
+    save_ckpt(args, enc, target, draft, steps, secs, torch.device(args.device))
     if args.no_export:
         return
     export_bundle(args, data, enc, target, draft, steps, secs, dev_name)
 
 
-def save_ckpt(path, enc, target, draft, args, steps, secs, dev):
+def save_ckpt(args, enc, target, draft, steps, secs, dev):
+    """Writes --ckpt (default OUT/ckpt.pt) atomically: a snapshot never leaves a half-written file."""
+    path = args.ckpt or os.path.join(args.out, "ckpt.pt")
     dev_name = torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     torch.save({"enc": enc.state_dict(), "target": target.state_dict(), "draft": draft.state_dict(),
