@@ -71,19 +71,21 @@ interface Config {
   ensemble: MergeMode;
   planCache: boolean;
   reasoning: boolean;
+  jacobi: boolean;
 }
-const base = { speculative: true, relaxedR: 0, ensemble: 'temporal' as MergeMode, planCache: true, reasoning: true };
+const base = { speculative: true, relaxedR: 0, ensemble: 'temporal' as MergeMode, planCache: true, reasoning: true, jacobi: false };
 const ALL: Config[] = [
   { key: 'greedy', rows: ['greedy'], ...base, speculative: false },
   { key: 'default', rows: ['speculative strict', 'ensemble temporal', 'reasoning plan cache'], ...base },
   { key: 'r4', rows: ['speculative relaxed r=4'], ...base, relaxedR: 4 },
   { key: 'r9', rows: ['speculative relaxed r=9'], ...base, relaxedR: 9 },
+  { key: 'jacobi', rows: ['parallel (Jacobi) strict'], ...base, jacobi: true },
   { key: 'ens-off', rows: ['ensemble off'], ...base, ensemble: 'off' },
   { key: 'ens-blend', rows: ['ensemble blend'], ...base, ensemble: 'blend' },
   { key: 'full', rows: ['reasoning full'], ...base, planCache: false },
   { key: 'dropout', rows: ['reasoning dropout'], ...base, reasoning: false },
 ];
-const ROW_ORDER = ['greedy', 'speculative strict', 'speculative relaxed r=4', 'speculative relaxed r=9', 'ensemble off', 'ensemble temporal', 'ensemble blend', 'reasoning full', 'reasoning plan cache', 'reasoning dropout'];
+const ROW_ORDER = ['greedy', 'speculative strict', 'speculative relaxed r=4', 'speculative relaxed r=9', 'parallel (Jacobi) strict', 'ensemble off', 'ensemble temporal', 'ensemble blend', 'reasoning full', 'reasoning plan cache', 'reasoning dropout'];
 // --quick (CI-style, ~1–2 min on 2 cores): 1 seed per family, 10 s episodes, greedy / default / dropout
 const wanted = arg('configs', quick ? 'greedy,default,dropout' : ALL.map((c) => c.key).join(',')).split(',');
 const configs = ALL.filter((c) => wanted.includes(c.key));
@@ -172,7 +174,7 @@ async function runEpisode(policy: Policy, cfg: Config, family: TaskFamily, seed:
   policy.reset();
   const runner = new SimClockRunner(policy, cfg.ensemble);
   loop.setPolicy(runner);
-  const settings: DecodeSettings = { speculative: cfg.speculative, relaxedR: cfg.relaxedR, planCache: cfg.planCache, reasoning: cfg.reasoning };
+  const settings: DecodeSettings = { speculative: cfg.speculative, relaxedR: cfg.relaxedR, planCache: cfg.planCache, reasoning: cfg.reasoning, jacobi: cfg.jacobi };
   const maxTicks = Math.round(maxSeconds * RATE);
   let success = false;
   let t = 0;

@@ -29,6 +29,7 @@ export const invokeSchemas = {
       ensemble: z.enum(['off', 'temporal', 'blend']).optional(),
       planCache: z.boolean().optional(),
       reasoning: z.boolean().optional(),
+      jacobi: z.boolean().optional(),
     })
     .strict(),
   'hardware.listPorts': z.object({}).strict(),
@@ -102,6 +103,8 @@ export interface PolicySettings {
   ensemble: 'off' | 'temporal' | 'blend';
   planCache: boolean;
   reasoning: boolean;
+  /** Parallel (Jacobi) decoding seeded with the previous step's answer. */
+  jacobi: boolean;
 }
 
 export interface SessionSnapshot {

@@ -68,7 +68,7 @@ export class ConsoleSession {
   private seed: number;
   private readonly problems = new Map<string, Problem>();
   private policyId: string | undefined;
-  private settings: PolicySettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true };
+  private settings: PolicySettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true, jacobi: true };
   private lastTelemetryMs = -Infinity;
   private lastFrameSeq = new Map<string, number>();
   private readonly telemetryPeriodMs: number;

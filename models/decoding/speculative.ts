@@ -79,8 +79,8 @@ export async function generateSpeculative(
     }
     opts.streamer?.put(committed);
     // 4. keep only cache entries of committed tokens (all but the newest)
-    target.truncate(Math.min(target.cacheLength, base + acc.accepted));
-    draft.truncate(Math.min(draft.cacheLength, base + acc.accepted));
+    target.truncate(Math.min(target.cacheLength, base + committed.length - 1));
+    draft.truncate(Math.min(draft.cacheLength, base + committed.length - 1));
     if (opts.adaptive !== false && kNow > 0) k = nextDraftLength(kNow, acc.accepted, kMin, kMax);
   }
   opts.streamer?.end();

@@ -6,6 +6,7 @@
  */
 import { prefill, generateGreedy } from '../decoding/greedy';
 import { generateSpeculative } from '../decoding/speculative';
+import { generateJacobi } from '../decoding/jacobi';
 import { stopAfterActions, stopOnTokens } from '../decoding/stopping';
 import { answerGrammar } from './answerGrammar';
 import type { AcceptanceRule } from '../decoding/acceptance';
@@ -38,6 +39,8 @@ export class AutoregressivePolicy implements Policy {
   readonly manifest: Manifest;
   private readonly spec: AutoregressivePolicySpec;
   private readonly planCache: PlanCache;
+  /** The previous step's answer (after BOS + instruction) and its instruction: the Jacobi seed. */
+  private previous: { instruction: string; answer: number[] } | undefined;
 
   constructor(private readonly p: AutoregressiveParts) {
     this.manifest = p.manifest;
@@ -139,7 +142,18 @@ export class AutoregressivePolicy implements Policy {
       answerPrefix,
     );
     let gen: GenerateResult;
-    if (useDraft) {
+    const seed = settings.jacobi === true ? this.seedFor(obs.instruction, answerPrefix) : undefined;
+    if (seed !== undefined) {
+      gen = await generateJacobi(this.p.target, prompt, {
+        maxNewTokens,
+        stopping,
+        streamer,
+        constraint,
+        guess: seed,
+        window: settings.jacobiWindow ?? 12,
+        acceptance: settings.relaxedR > 0 && acts.kind === 'uniform_bins' ? { kind: 'relaxed', r: settings.relaxedR, isRelaxable: isAction } : { kind: 'strict' },
+      });
+    } else if (useDraft) {
       // relaxed acceptance needs ids whose distance is a bin distance: uniform bins only (FAST ids are BPE merges)
       const acceptance: AcceptanceRule =
         settings.relaxedR > 0 && acts.kind === 'uniform_bins'
@@ -181,6 +195,7 @@ export class AutoregressivePolicy implements Policy {
       chunk = [];
     }
     if (valid) chunk = absoluteChunk(chunk, m.action, m.inputs.state, obs.state);
+    this.previous = { instruction: obs.instruction, answer };
     if (reasoning && cached === undefined) {
       const plan = parser.planTokens();
       if (plan !== undefined && plan.length > 1) this.planCache.store(obs.instruction, scene, plan);
@@ -212,8 +227,18 @@ export class AutoregressivePolicy implements Policy {
     };
   }
 
+  /** The previous answer past this step's answer prefix, when it was made for the same instruction. */
+  private seedFor(instruction: string, answerPrefix: readonly number[]): number[] | undefined {
+    const prev = this.previous;
+    if (prev === undefined || prev.instruction !== instruction) return undefined;
+    const a = prev.answer;
+    // e.g. both steps prefilled the same cached plan, or this one reasons in full (prefix <reason>)
+    return answerPrefix.every((t, i) => a[i] === t) ? a.slice(answerPrefix.length) : undefined;
+  }
+
   reset(): void {
     this.planCache.clear();
+    this.previous = undefined;
   }
 
   async dispose(): Promise<void> {

@@ -14,9 +14,16 @@ export interface DecodeSettings {
   /** Initial / maximum draft length (adaptive in between). */
   draftK?: number;
   draftKMax?: number;
+  /**
+   * Jacobi decoding seeded with the previous step's answer (models/decoding/jacobi.ts) instead of
+   * the draft, once a previous answer for this instruction exists; exact under strict acceptance.
+   */
+  jacobi?: boolean;
+  /** Most guessed tokens verified per Jacobi pass (default 12: longer windows cost more than they commit). */
+  jacobiWindow?: number;
 }
 
-export const DEFAULT_SETTINGS: DecodeSettings = { speculative: true, relaxedR: 0, planCache: true, reasoning: true, draftK: 4, draftKMax: 8 };
+export const DEFAULT_SETTINGS: DecodeSettings = { speculative: true, relaxedR: 0, planCache: true, reasoning: true, draftK: 4, draftKMax: 8, jacobi: true };
 
 export interface StepStats {
   encoderMs: number;

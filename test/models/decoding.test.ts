@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { acceptDraft, acceptsToken, nextDraftLength, type AcceptanceRule } from '../../models/decoding/acceptance';
 import { generateGreedy } from '../../models/decoding/greedy';
 import { generateSpeculative } from '../../models/decoding/speculative';
+import { generateJacobi } from '../../models/decoding/jacobi';
+import type { CausalLM } from '../../models/decoding/types';
 import { argmaxRows, maxNewTokens, stopAfterActions, stopOnTokens } from '../../models/decoding/stopping';
 import { CallbackStreamer } from '../../models/decoding/streamer';
 import { FakeLM, rng } from './fakeLM';
@@ -153,4 +155,99 @@ test('a token constraint applies to greedy steps, drafts and verification alike:
   assert.ok(constrainedSteps > 100, `the constraint was exercised (${constrainedSteps} steps)`);
   // an empty allowed set falls back to the plain argmax instead of inventing an id
   assert.deepEqual(argmaxRows(Float32Array.from([0, 5, 1]), 3, 0, () => () => false), [1]);
+});
+
+test('strict Jacobi decoding equals greedy whatever the guess (exact, random, perturbed, empty), with stopping and a constraint', async () => {
+  const rand = rng(11);
+  const constraint = (g: readonly number[]): ((id: number) => boolean) | undefined =>
+    g.length > 0 && g[g.length - 1]! % 7 === 0 ? (id: number) => id % 2 === 0 : undefined;
+  let exactOnePass = 0;
+  for (let n = 0; n < 300; n++) {
+    const prompt = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => 1 + Math.floor(rand() * (V - 1)));
+    const maxNew = 5 + Math.floor(rand() * 40);
+    const stopping = [stopOnTokens([0])];
+    const useCons = n % 3 === 0 ? constraint : undefined;
+    const g = await generateGreedy(new FakeLM({ vocab: V, seed: 9, actionRange: ACT }), prompt, { maxNewTokens: maxNew, stopping, constraint: useCons });
+    const kind = n % 4;
+    const guess =
+      kind === 0 ? [...g.tokens]
+      : kind === 1 ? Array.from({ length: Math.floor(rand() * 50) }, () => Math.floor(rand() * V))
+      : kind === 2 ? g.tokens.map((t) => (rand() < 0.2 ? (t + 1) % V : t))
+      : [];
+    const lm = new FakeLM({ vocab: V, seed: 9, actionRange: ACT });
+    const streamer = new CallbackStreamer();
+    const window = n % 2 === 0 ? undefined : 1 + Math.floor(rand() * 12);
+    const j = await generateJacobi(lm, prompt, { maxNewTokens: maxNew, stopping, constraint: useCons, streamer, guess, window });
+    assert.deepEqual(j.tokens, g.tokens, `prompt ${prompt.join(',')} guess kind ${kind}`);
+    assert.deepEqual(streamer.tokens, j.tokens);
+    assert.ok(j.targetCalls <= g.targetCalls, 'never more passes than greedy');
+    assert.ok(lm.cacheLength <= prompt.length + j.tokens.length - 1, 'cache holds committed tokens only');
+    if (kind === 0 && window === undefined) {
+      assert.equal(j.targetCalls, 1, 'the right answer as the guess is verified in one pass');
+      exactOnePass++;
+    }
+  }
+  assert.ok(exactOnePass > 30);
+});
+
+/** A model whose next token depends only on its position: the Jacobi update fixes every later guess at once. */
+class PositionalLM implements CausalLM {
+  readonly vocabSize = V;
+  private len = 0;
+  calls = 0;
+  static choice = (pos: number): number => 1 + ((pos * 13) % (V - 1));
+  get cacheLength(): number {
+    return this.len;
+  }
+  async forward(tokens: readonly number[]): Promise<Float32Array> {
+    this.calls++;
+    const out = new Float32Array(tokens.length * V);
+    tokens.forEach((_, i) => (out[i * V + PositionalLM.choice(this.len + i + 1)] = 1));
+    this.len += tokens.length;
+    return out;
+  }
+  truncate(length: number): void {
+    this.len = Math.min(this.len, length);
+  }
+  reset(): void {
+    this.len = 0;
+  }
+}
+
+test('the Jacobi update: a wrong guess is replaced by the target\'s own predictions, so context-free tokens converge in two passes', async () => {
+  const prompt = [5, 6, 7];
+  const want = Array.from({ length: 30 }, (_, i) => PositionalLM.choice(prompt.length + i));
+  const g = await generateGreedy(new PositionalLM(), prompt, { maxNewTokens: 30 });
+  assert.deepEqual(g.tokens, want);
+  const lm = new PositionalLM();
+  const wrong = want.map((t) => (t % (V - 1)) + 1 === t ? t + 1 : (t % (V - 1)) + 1);
+  const j = await generateJacobi(lm, prompt, { maxNewTokens: 30, guess: wrong });
+  assert.deepEqual(j.tokens, want);
+  // pass 1 commits one token and rewrites the other 29 guesses with the target's argmaxes; pass 2 accepts them all
+  assert.equal(j.targetCalls, 2);
+  assert.deepEqual(j.acceptLengths, [0, 28]);
+  // a window of 10: the update covers the window only; past it the old (here wrong) guess stays,
+  // so passes alternate between fixing a window (1 token) and accepting it (11): 1, 11, 1, 11, 1, 5
+  const w = await generateJacobi(new PositionalLM(), prompt, { maxNewTokens: 30, guess: wrong, window: 10 });
+  assert.deepEqual(w.tokens, want);
+  assert.deepEqual(w.acceptLengths, [0, 10, 0, 10, 0, 4]);
+});
+
+test('relaxed Jacobi keeps a guessed action bin only within r of the target and never relaxes other tokens', async () => {
+  const rand = rng(5);
+  let relaxed = false;
+  for (let n = 0; n < 80; n++) {
+    const prompt = [1 + Math.floor(rand() * 30), ACT[0] + Math.floor(rand() * 32)];
+    const g = await generateGreedy(new FakeLM({ vocab: V, seed: 3, actionRange: ACT }), prompt, { maxNewTokens: 30 });
+    const guess = g.tokens.map((t) => (isAction(t) && rand() < 0.5 ? Math.min(ACT[1] - 1, t + 1 + Math.floor(rand() * 3)) : t));
+    const j = await generateJacobi(new FakeLM({ vocab: V, seed: 3, actionRange: ACT }), prompt, {
+      maxNewTokens: 30,
+      guess,
+      acceptance: { kind: 'relaxed', r: 2, isRelaxable: isAction },
+    });
+    assert.ok(j.maxAcceptedDistance <= 2);
+    assert.equal(j.tokens.length, 30);
+    if (j.maxAcceptedDistance > 0) relaxed = true;
+  }
+  assert.ok(relaxed, 'relaxed acceptance was exercised');
 });

@@ -48,6 +48,38 @@ test('strict speculative output equals greedy output on 200 random observations'
   assert.ok(verify < tokens, 'the draft never helped: verification calls should be fewer than tokens');
 });
 
+test('Jacobi decoding seeded with the previous step\'s answer equals greedy, step after step, with fewer target passes', async () => {
+  // a second instance decodes with Jacobi, so its seed is its own previous answer (another observation)
+  const jac = await openPolicy(FIXTURE, { session: { intraOpNumThreads: 1 } });
+  const r = rng(77);
+  let passes = 0;
+  let greedyPasses = 0;
+  let seeded = 0;
+  for (let ep = 0; ep < 6; ep++) {
+    jac.reset();
+    let obs = randomObservation(r);
+    for (let step = 0; step < 5; step++) {
+      const reasoning = ep % 3 !== 2;
+      const g = await policy.infer(obs, { speculative: false, relaxedR: 0, planCache: false, reasoning });
+      const j = await jac.infer(obs, { speculative: true, relaxedR: 0, planCache: false, reasoning, jacobi: true });
+      assert.deepEqual(j.tokens, g.tokens, `episode ${ep} step ${step}`);
+      assert.deepEqual(j.chunk, g.chunk);
+      if (step === 0) {
+        assert.ok(j.stats.draftCalls > 0, 'no previous answer yet: the draft runs the first step');
+        continue;
+      }
+      assert.equal(j.stats.draftCalls, 0, 'a seeded step runs no draft');
+      seeded++;
+      passes += j.stats.targetCalls;
+      greedyPasses += g.stats.targetCalls;
+      obs = { ...obs, state: obs.state.map((v) => v + (r() - 0.5) * 4) };
+    }
+  }
+  await jac.dispose();
+  assert.equal(seeded, 24);
+  assert.ok(passes < greedyPasses, `Jacobi passes ${passes} vs greedy ${greedyPasses}`);
+});
+
 test('relaxed acceptance never accepts an action token more than r bins from the target', async () => {
   const r = rng(99);
   for (const rr of [1, 4, 9]) {

@@ -28,9 +28,11 @@ export interface VlaSettings {
   planCache: boolean;
   /** false = reasoning dropout (actions only). */
   reasoning: boolean;
+  /** Jacobi decoding seeded with the previous answer (exact under strict acceptance); the draft runs the first step. */
+  jacobi: boolean;
 }
 
-export const DEFAULT_VLA_SETTINGS: VlaSettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true };
+export const DEFAULT_VLA_SETTINGS: VlaSettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true, jacobi: true };
 
 export interface VlaRunnerOptions extends Pick<PolicyProcessOptions, 'session' | 'draftSession' | 'niceness' | 'planCacheThreshold' | 'env' | 'childEntry'> {
   name?: string;
@@ -181,7 +183,7 @@ class VlaRunnerImpl extends EventEmitter<VlaRunnerEvents> implements VlaRunner {
     this.proc
       .infer(
         this.toPolicyObservation(obs),
-        { speculative: settings.speculative, relaxedR: settings.relaxedR, planCache: settings.planCache, reasoning: settings.reasoning },
+        { speculative: settings.speculative, relaxedR: settings.relaxedR, planCache: settings.planCache, reasoning: settings.reasoning, jacobi: settings.jacobi },
         (fields) => {
           if (gen === this.generation) this.emit('reasoning', { inferenceId: id, fields: toReasoningFields(fields), final: false });
         },

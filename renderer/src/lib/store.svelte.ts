@@ -29,7 +29,7 @@ export interface Notice {
   timeMs: number;
 }
 
-export const DEFAULT_SETTINGS: PolicySettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true };
+export const DEFAULT_SETTINGS: PolicySettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true, jacobi: true };
 
 /** Seconds of joint history the plot shows. */
 export const PLOT_WINDOW_S = 10;
