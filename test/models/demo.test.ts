@@ -51,3 +51,33 @@ test('the demo bundle turns a simulator observation into reasoning and a full ch
   const a = await policy.infer(obs, { speculative: false, relaxedR: 0, planCache: false, reasoning: false });
   assert.ok(a.valid, 'actions-only chunk valid');
 });
+
+test('the demo bundle under Jacobi decoding, seeded with the previous tick\'s answer, decodes exactly what greedy does', async () => {
+  const jac = await openPolicy(DEMO, { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: 1 } });
+  const world = new SimWorld({ seed: 1_000_002, family: 'pick_place' });
+  const cams = (['front', 'wrist'] as const).map((k) => new SimCamera(world, k, { width: 64, height: 48, fps: 30 }, () => world.timeMs));
+  for (const c of cams) await c.connect();
+  let seeded = 0;
+  for (let step = 0; step < 4; step++) {
+    const images: PolicyObservation['images'] = {};
+    for (const c of cams) {
+      const f = c.readLatest()!;
+      images[c.key] = { data: f.data, width: f.width, height: f.height };
+    }
+    const obs = { state: world.getPositions(), images, instruction: world.task.instruction };
+    const g = await policy.infer(obs, { speculative: false, relaxedR: 0, planCache: false, reasoning: true });
+    const j = await jac.infer(obs, { speculative: true, relaxedR: 0, planCache: false, reasoning: true, jacobi: true });
+    assert.deepEqual(j.tokens, g.tokens, `step ${step}`);
+    if (step > 0) {
+      assert.equal(j.stats.draftCalls, 0);
+      assert.ok(j.stats.targetCalls < g.stats.targetCalls / 2, `${j.stats.targetCalls} Jacobi passes vs ${g.stats.targetCalls} greedy`);
+      seeded++;
+    }
+    for (const a of g.chunk.slice(0, 3)) {
+      world.setGoal(a);
+      world.step(1000 / 30);
+    }
+  }
+  await jac.dispose();
+  assert.equal(seeded, 3);
+});
