@@ -6,7 +6,7 @@
  *   npm run bench:closed-loop -- --merge F1,F2,...     (one table from runs saved with --save, e.g. run in
  *                                                      parallel over configurations or families)
  *
- * Defaults: bundle models/bundles/demo, 100 seeds per family, 20 s episodes, all configurations
+ * Defaults: bundle models/bundles/demo, 100 seeds per family, 15 s episodes, all configurations
  * (keys greedy, default, r4, r9, ens-off, ens-blend, full, dropout). --quick: 1 seed per family,
  * 10 s, greedy / default / dropout (about 1–2 minutes on the 2-core machine).
  *
@@ -55,7 +55,7 @@ const bundle = arg('bundle', 'models/bundles/demo');
 const seedsPerFamily = Number(arg('seeds', quick ? '1' : '100'));
 /** Index of the first held-out seed (to split one family's seeds over parallel runs). */
 const firstSeed = Number(arg('first-seed', '0'));
-const maxSeconds = Number(arg('max-seconds', quick ? '10' : '20'));
+const maxSeconds = Number(arg('max-seconds', quick ? '10' : '15'));
 const families = arg('families', TASK_FAMILIES.join(',')).split(',') as TaskFamily[];
 const RATE = 30;
 const DT = 1000 / RATE;
