@@ -7,17 +7,19 @@
  *                                                      parallel over configurations or families)
  *
  * Defaults: bundle models/bundles/demo, 100 seeds per family, 15 s episodes, all configurations
- * (keys greedy, default, r4, r9, ens-off, ens-blend, full, dropout). --quick: 1 seed per family,
+ * (keys greedy, default, r4, r9, jacobi, ens-off, ens-blend, full, dropout). --quick: 1 seed per family,
  * 10 s, greedy / default / dropout (about 1–2 minutes on the 2-core machine).
  *
  * Success rate on held-out seeds per task family (seeds 1,000,000 + i, disjoint from the training
- * seeds 0 … 1,239 of models/train/README.md), with policy-step latency p50/p99, achieved control
+ * seeds 0 … 2,199 and 10,000 … 45,999 of models/train/README.md), with policy-step latency p50/p99, achieved control
  * rate, tokens per step, tokens/s and acceptance length — one row per configuration: greedy;
- * speculative strict; speculative relaxed (r = 4, 9); ensemble off / temporal / blend; reasoning
- * full / plan cache / dropout. The default configuration (speculative strict, temporal ensemble,
- * plan cache — DEFAULT_VLA_SETTINGS) is the "speculative strict", "ensemble temporal" and "plan
- * cache" row at once; it is run once and printed under each name. Prints the table and, last,
- * one JSON object.
+ * speculative strict; speculative relaxed (r = 4, 9); parallel (Jacobi) strict, seeded with the
+ * previous step's answer; ensemble off / temporal / blend; reasoning full / plan cache / dropout.
+ * The base configuration (speculative strict, temporal ensemble, plan cache; key `default`) is
+ * the "speculative strict", "ensemble temporal" and "plan cache" row at once; it is run once and
+ * printed under each name; every other row changes one thing from it. (The console's default,
+ * DEFAULT_VLA_SETTINGS, is the Jacobi row: the base with Jacobi decoding on.) Prints the table
+ * and, last, one JSON object.
  *
  * Method (simulated clock, real latency). On 2 CPU cores, hundreds of real-time episodes per
  * configuration would take hours, so the control loop (the real ControlLoop, SimRobot, SimCamera
@@ -33,7 +35,7 @@
  * (≈0.2–0.5 ms) is left out. "act Hz" is the achieved control rate: 30 Hz × the fraction of
  * ticks on which the policy had an action (the rest the loop held the arm).
  * An episode succeeds when the world's success predicate holds at any tick before
- * --max-seconds (default 20 s; the expert needs 2–5 s). `--zero-latency` (diagnosis only, never
+ * --max-seconds (default 15 s; the expert needs 2–5 s). `--zero-latency` (diagnosis only, never
  * the reported numbers) lands every chunk on the next tick, to separate policy quality from latency.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,0 +1,92 @@
+/**
+ * Diagnosis: where a policy step's time goes. Runs held-out simulator episodes with a VLA bundle
+ * (every chunk applied on the next tick, refill when half the queue is left) and prints the median
+ * of each StepStats field, separately for plan-cache hits and misses, plus the time spent inside
+ * ONNX Runtime and the mean cost of a decoder pass.
+ *
+ *   npx tsx bench/step-profile.ts [--bundle models/bundles/demo] [--seeds 3] [--decode spec|greedy|jacobi]
+ *                                 [--window 12] [--relaxed-r 0] [--threads 1]
+ */
+import { SimCamera, SimWorld, SO101_JOINTS } from '../drivers/sim';
+import { openPolicy } from '../models/policies/open';
+import type { RgbFrame } from '../models/policies/preprocess';
+import type { DecodeSettings } from '../models/policies/types';
+import { OnnxCausalLM } from '../models/runtime/causalLM';
+import { OrtSession } from '../models/runtime/ort';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+};
+const bundle = arg('bundle', 'models/bundles/demo');
+const seeds = Number(arg('seeds', '3'));
+const decode = arg('decode', 'jacobi');
+if (!['spec', 'greedy', 'jacobi'].includes(decode)) throw new Error(`--decode must be spec, greedy or jacobi, not ${decode}`);
+const settings: DecodeSettings = {
+  speculative: decode !== 'greedy',
+  relaxedR: Number(arg('relaxed-r', '0')),
+  planCache: true,
+  reasoning: true,
+  jacobi: decode === 'jacobi',
+  jacobiWindow: Number(arg('window', '12')),
+};
+
+// time spent in decoder passes and in ONNX Runtime (wrapping the prototypes, not the code under test)
+const spent = { passes: 0, passMs: 0, ortMs: 0 };
+const forward = OnnxCausalLM.prototype.forward;
+OnnxCausalLM.prototype.forward = async function (this: OnnxCausalLM, tokens: readonly number[]) {
+  const t0 = performance.now();
+  const r = await forward.call(this, tokens);
+  spent.passMs += performance.now() - t0;
+  spent.passes++;
+  return r;
+};
+const run = OrtSession.prototype.run;
+OrtSession.prototype.run = async function (this: OrtSession, feeds) {
+  const t0 = performance.now();
+  const r = await run.call(this, feeds);
+  spent.ortMs += performance.now() - t0;
+  return r;
+};
+
+const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: Number(arg('threads', '1')) } });
+const H = policy.manifest.action.chunk;
+const FIELDS = ['encoderMs', 'prefillMs', 'reasoningMs', 'actionsMs', 'totalMs', 'promptTokens', 'tokens', 'targetCalls', 'draftCalls', 'acceptLength'] as const;
+const acc: Record<string, number[]> = {};
+let wall = 0;
+for (let s = 0; s < seeds; s++) {
+  const world = new SimWorld({ seed: 1_000_000 + s, family: 'pick_place' });
+  const cams = policy.manifest.inputs.cameras.map((c) => new SimCamera(world, c.key as 'front' | 'wrist', { width: 320, height: 240, fps: 30 }, () => world.timeMs));
+  for (const c of cams) await c.connect();
+  policy.reset();
+  let queue: number[][] = [];
+  for (let t = 0; t < 300 && !world.isSuccess(); t++) {
+    if (queue.length <= Math.floor(H / 2)) {
+      const images: Record<string, RgbFrame> = {};
+      for (const c of cams) {
+        const f = c.readLatest()!;
+        images[c.key] = { data: f.data, width: f.width, height: f.height };
+      }
+      const t0 = performance.now();
+      const r = await policy.infer({ state: world.getPositions(), images, instruction: world.task.instruction }, settings);
+      wall += performance.now() - t0;
+      const kind = r.stats.cacheHit ? 'hit' : 'miss';
+      for (const k of FIELDS) (acc[`${kind} ${k}`] ??= []).push(Number(r.stats[k]));
+      if (r.valid) queue = r.chunk.slice();
+    }
+    const a = queue.shift();
+    if (a !== undefined) world.setGoal(a);
+    world.step(1000 / 30);
+  }
+}
+await policy.dispose();
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+console.log(`${bundle}: decode ${decode}${decode === 'jacobi' ? ` (window ${settings.jacobiWindow})` : ''}, ${seeds} pick-and-place seeds, cameras 320x240`);
+const out: Record<string, number> = {};
+for (const [k, v] of Object.entries(acc)) {
+  out[k.replace(' ', '.')] = median(v);
+  console.log(`${k.padEnd(22)} p50 ${median(v).toFixed(2).padStart(8)}   (${v.length} steps)`);
+}
+console.log(`decoder passes ${spent.passes}, ${(spent.passMs / spent.passes).toFixed(3)} ms each; ONNX Runtime ${((100 * spent.ortMs) / wall).toFixed(0)} % of step wall time`);
+console.log(JSON.stringify({ bundle, decode, window: settings.jacobiWindow, ...out, msPerPass: spent.passMs / spent.passes, ortShare: spent.ortMs / wall }));
