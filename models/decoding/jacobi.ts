@@ -14,7 +14,7 @@
  */
 import { acceptDraft, type AcceptanceRule } from './acceptance';
 import { prefill } from './greedy';
-import { argmaxRows, shouldStop } from './stopping';
+import { argmaxRows, commitTokens } from './stopping';
 import type { CausalLM, GenerateOptions, GenerateResult } from './types';
 
 export interface JacobiOptions extends GenerateOptions {
@@ -51,16 +51,8 @@ export async function generateJacobi(model: CausalLM, prompt: readonly number[],
     const acc = acceptDraft(window, preds, rule);
     maxAcceptedDistance = Math.max(maxAcceptedDistance, acc.maxDistance);
     if (w > 0) acceptLengths.push(acc.accepted);
-    const committed: number[] = [];
-    for (const t of acc.tokens) {
-      seq.push(t);
-      generated.push(t);
-      committed.push(t);
-      if (shouldStop(stopping, generated) || generated.length >= opts.maxNewTokens) {
-        done = true;
-        break;
-      }
-    }
+    const { committed, done: stop } = commitTokens(acc.tokens, seq, generated, stopping, opts.maxNewTokens);
+    done = stop;
     opts.streamer?.put(committed);
     // Jacobi update: the target's argmaxes after the committed point, then the untouched guess
     guess = [...preds.slice(acc.accepted + 1), ...guess.slice(w + 1)];

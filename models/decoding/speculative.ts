@@ -7,7 +7,7 @@
  */
 import { acceptDraft, nextDraftLength, type AcceptanceRule } from './acceptance';
 import { prefill } from './greedy';
-import { argmaxRows, shouldStop } from './stopping';
+import { argmaxRows, commitTokens } from './stopping';
 import type { CausalLM, GenerateOptions, GenerateResult } from './types';
 
 export interface SpeculativeOptions extends GenerateOptions {
@@ -67,16 +67,8 @@ export async function generateSpeculative(
     maxAcceptedDistance = Math.max(maxAcceptedDistance, acc.maxDistance);
     if (kNow > 0) acceptLengths.push(acc.accepted);
     // 3. commit, honouring the stopping criteria token by token
-    const committed: number[] = [];
-    for (const t of acc.tokens) {
-      seq.push(t);
-      generated.push(t);
-      committed.push(t);
-      if (shouldStop(stopping, generated) || generated.length >= opts.maxNewTokens) {
-        done = true;
-        break;
-      }
-    }
+    const { committed, done: stop } = commitTokens(acc.tokens, seq, generated, stopping, opts.maxNewTokens);
+    done = stop;
     opts.streamer?.put(committed);
     // 4. keep only cache entries of committed tokens (all but the newest)
     target.truncate(Math.min(target.cacheLength, base + committed.length - 1));

@@ -28,6 +28,28 @@ export function shouldStop(criteria: readonly StoppingCriterion[], generated: re
 }
 
 /**
+ * Appends verified tokens to `seq` and `generated` one at a time, stopping at the first that meets
+ * a stopping criterion or the budget (the rest are dropped). Returns what was committed and
+ * whether generation is done.
+ */
+export function commitTokens(
+  tokens: readonly number[],
+  seq: number[],
+  generated: number[],
+  stopping: readonly StoppingCriterion[],
+  maxNewTokens: number,
+): { committed: number[]; done: boolean } {
+  const committed: number[] = [];
+  for (const t of tokens) {
+    seq.push(t);
+    generated.push(t);
+    committed.push(t);
+    if (shouldStop(stopping, generated) || generated.length >= maxNewTokens) return { committed, done: true };
+  }
+  return { committed, done: false };
+}
+
+/**
  * Argmax of each row of a row-major [rows][vocab] logits array; `allowed(row)` (optional) limits
  * the candidates of a row (row index counted from `fromRow`). A row with no allowed id falls back
  * to the plain argmax.
