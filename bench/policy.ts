@@ -3,7 +3,8 @@
  *
  * Runs every decoding configuration on the same observations (episodes of slowly drifting state
  * with a fixed instruction and scene, so the plan cache has something to reuse), in-process:
- * greedy, speculative strict, relaxed r = 1/4/9, plan cache on/off, reasoning dropout. Reports
+ * greedy, speculative strict, relaxed r = 1/4/9, Jacobi strict (seeded with the previous step's
+ * answer, the first step of an episode by the draft), plan cache on/off, reasoning dropout. Reports
  * prefill ms, per-token ms, tokens/s, policy-step latency p50/p99, acceptance length, target
  * calls, cache hits, and how far each configuration's actions are from greedy's. Then measures a
  * 200 Hz loop's lateness p99 with the policy idle vs running in the low-priority child process.
@@ -83,6 +84,8 @@ const CONFIGS: [string, DecodeSettings][] = [
   ['spec relaxed r=9', { speculative: true, relaxedR: 9, planCache: false, reasoning: true }],
   ['greedy + plan cache', { speculative: false, relaxedR: 0, planCache: true, reasoning: true }],
   ['spec strict + plan cache', { speculative: true, relaxedR: 0, planCache: true, reasoning: true }],
+  ['jacobi strict', { speculative: true, relaxedR: 0, planCache: false, reasoning: true, jacobi: true }],
+  ['jacobi strict + plan cache', { speculative: true, relaxedR: 0, planCache: true, reasoning: true, jacobi: true }],
   ['greedy, actions only', { speculative: false, relaxedR: 0, planCache: false, reasoning: false }],
   ['spec strict, actions only', { speculative: true, relaxedR: 0, planCache: false, reasoning: false }],
 ];
@@ -112,7 +115,8 @@ async function main(): Promise<void> {
       if (g === undefined || !r.valid || g.length !== r.chunk.length) return;
       r.chunk.forEach((row, t) => row.forEach((v, d) => diffs.push(Math.abs(v - g[t]![d]!))));
     });
-    const specSteps = rs.filter((r) => r.stats.draftCalls > 0);
+    // steps that verified guesses: drafted (speculative) or seeded by the previous answer (Jacobi)
+    const specSteps = rs.filter((r) => r.stats.draftCalls > 0 || r.stats.acceptedTokens > 0);
     return {
       config: name,
       prefillMs: q(rs.map((r) => r.stats.prefillMs), 0.5),
