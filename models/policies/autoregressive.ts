@@ -2,7 +2,9 @@
  * Autoregressive-token VLA: encoder → prompt (BOS, instruction, answer prefix) → prefill →
  * greedy or speculative decoding of ECoT reasoning and action tokens → action chunk.
  * Plan cache: a cached TASK/PLAN segment is prefilled as part of the prompt instead of generated.
- * Reasoning dropout: the answer starts with the action marker. The clock is injected.
+ * Reasoning dropout: the answer starts with the action marker. Jacobi decoding: the previous step's
+ * answer (same instruction and answer prefix) is the guess; without one the step decodes with the
+ * draft or greedily. The clock is injected.
  */
 import { prefill, generateGreedy } from '../decoding/greedy';
 import { generateSpeculative } from '../decoding/speculative';
@@ -142,23 +144,13 @@ export class AutoregressivePolicy implements Policy {
       answerPrefix,
     );
     let gen: GenerateResult;
+    // relaxed acceptance needs ids whose distance is a bin distance: uniform bins only (FAST ids are BPE merges)
+    const acceptance: AcceptanceRule =
+      settings.relaxedR > 0 && acts.kind === 'uniform_bins' ? { kind: 'relaxed', r: settings.relaxedR, isRelaxable: isAction } : { kind: 'strict' };
     const seed = settings.jacobi === true ? this.seedFor(obs.instruction, answerPrefix) : undefined;
     if (seed !== undefined) {
-      gen = await generateJacobi(this.p.target, prompt, {
-        maxNewTokens,
-        stopping,
-        streamer,
-        constraint,
-        guess: seed,
-        window: settings.jacobiWindow ?? 12,
-        acceptance: settings.relaxedR > 0 && acts.kind === 'uniform_bins' ? { kind: 'relaxed', r: settings.relaxedR, isRelaxable: isAction } : { kind: 'strict' },
-      });
+      gen = await generateJacobi(this.p.target, prompt, { maxNewTokens, stopping, streamer, constraint, acceptance, guess: seed, window: settings.jacobiWindow ?? 12 });
     } else if (useDraft) {
-      // relaxed acceptance needs ids whose distance is a bin distance: uniform bins only (FAST ids are BPE merges)
-      const acceptance: AcceptanceRule =
-        settings.relaxedR > 0 && acts.kind === 'uniform_bins'
-          ? { kind: 'relaxed', r: settings.relaxedR, isRelaxable: isAction }
-          : { kind: 'strict' };
       gen = await generateSpeculative(this.p.target, this.p.draft!, prompt, {
         maxNewTokens,
         stopping,
