@@ -39,6 +39,7 @@
  * the reported numbers) lands every chunk on the next tick, to separate policy quality from latency.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { benchArgs } from './args';
 import { SimCamera, SimRobot, SimWorld, SO101_JOINTS, TASK_FAMILIES, type TaskFamily } from '../drivers/sim';
 import { ControlLoop } from '../main/control/loop';
 import type { Clock, Observation, PolicyOutput, PolicyRunner } from '../main/control/types';
@@ -47,12 +48,8 @@ import { openPolicy } from '../models/policies/open';
 import type { DecodeSettings, InferResult, Policy } from '../models/policies/types';
 import type { PolicyObservation } from '../models/policies/preprocess';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
-const quick = args.includes('--quick');
+const { arg, flag } = benchArgs();
+const quick = flag('quick');
 const bundle = arg('bundle', 'models/bundles/demo');
 const seedsPerFamily = Number(arg('seeds', quick ? '1' : '100'));
 /** Index of the first held-out seed (to split one family's seeds over parallel runs). */
@@ -63,7 +60,7 @@ const RATE = 30;
 const DT = 1000 / RATE;
 const EVAL_SEED0 = 1_000_000;
 /** Diagnosis only: every chunk lands on the next tick whatever the latency (the policy's quality without the cost of time). */
-const zeroLatency = args.includes('--zero-latency');
+const zeroLatency = flag('zero-latency');
 
 interface Config {
   key: string;

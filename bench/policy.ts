@@ -11,21 +11,18 @@
  * Prints a table and, last, one JSON object.
  */
 import { openPolicy } from '../models/policies/open';
+import { benchArgs } from './args';
 import { PolicyProcess } from '../models/runtime/PolicyProcess';
 import type { DecodeSettings, InferResult } from '../models/policies/types';
 import type { PolicyObservation } from '../models/policies/preprocess';
 import { mulberry32 } from '../drivers/sim/rng';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const { arg, flag } = benchArgs();
 const bundle = arg('bundle', 'models/bundles/fixture');
 const episodes = Number(arg('episodes', '8'));
 const steps = Number(arg('steps', '8'));
 const threads = Number(arg('threads', '1'));
-const runLoop = !args.includes('--no-loop');
+const runLoop = !flag('no-loop');
 const loopWindows = Number(arg('loop-windows', '12'));
 
 const rng = (seed: number): (() => number) => mulberry32(seed).next;

@@ -8,17 +8,14 @@
  *                                 [--window 12] [--relaxed-r 0] [--threads 1]
  */
 import { SimCamera, SimWorld, SO101_JOINTS } from '../drivers/sim';
+import { benchArgs } from './args';
 import { openPolicy } from '../models/policies/open';
 import type { RgbFrame } from '../models/policies/preprocess';
 import type { DecodeSettings } from '../models/policies/types';
 import { OnnxCausalLM } from '../models/runtime/causalLM';
 import { OrtSession } from '../models/runtime/ort';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const { arg } = benchArgs();
 const bundle = arg('bundle', 'models/bundles/demo');
 const seeds = Number(arg('seeds', '3'));
 const decode = arg('decode', 'jacobi');

@@ -8,6 +8,7 @@ import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
 import type { CommandArgs, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
 import { ReinsError } from '../common/errors';
+import { DEFAULT_POLICY_SETTINGS } from '../common/settings';
 import type { CameraInfo, Problem } from '../common/types';
 import { ControlLoop } from '../control/loop';
 import type { Clock, PolicyRunner, StepRecord } from '../control/types';
@@ -68,7 +69,7 @@ export class ConsoleSession {
   private seed: number;
   private readonly problems = new Map<string, Problem>();
   private policyId: string | undefined;
-  private settings: PolicySettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true, jacobi: true };
+  private settings: PolicySettings = { ...DEFAULT_POLICY_SETTINGS };
   private lastTelemetryMs = -Infinity;
   private lastFrameSeq = new Map<string, number>();
   private readonly telemetryPeriodMs: number;

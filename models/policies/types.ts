@@ -11,7 +11,7 @@ export interface DecodeSettings {
   planCache: boolean;
   /** false = reasoning dropout: start the answer with the action marker (actions only). */
   reasoning: boolean;
-  /** Initial / maximum draft length (adaptive in between). */
+  /** Initial / maximum draft length (adaptive in between; default 4 / 8). */
   draftK?: number;
   draftKMax?: number;
   /**
@@ -22,8 +22,6 @@ export interface DecodeSettings {
   /** Most guessed tokens verified per Jacobi pass (default 12: longer windows cost more than they commit). */
   jacobiWindow?: number;
 }
-
-export const DEFAULT_SETTINGS: DecodeSettings = { speculative: true, relaxedR: 0, planCache: true, reasoning: true, draftK: 4, draftKMax: 8, jacobi: true };
 
 export interface StepStats {
   encoderMs: number;

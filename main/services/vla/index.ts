@@ -9,6 +9,7 @@
  * event with a PolicyCrashedError; `step` then returns undefined and the loop holds.
  */
 import { EventEmitter } from 'node:events';
+import { DEFAULT_POLICY_SETTINGS } from '../../common/settings';
 import type { Observation, PolicyOutput, PolicyRunner } from '../../control/types';
 import type { ReasoningFields } from '../../common/types';
 import { ActionQueue, type MergeMode } from '../../../models/chunking/actionQueue';
@@ -32,7 +33,7 @@ export interface VlaSettings {
   jacobi: boolean;
 }
 
-export const DEFAULT_VLA_SETTINGS: VlaSettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true, jacobi: true };
+export const DEFAULT_VLA_SETTINGS: Readonly<VlaSettings> = DEFAULT_POLICY_SETTINGS;
 
 export interface VlaRunnerOptions extends Pick<PolicyProcessOptions, 'session' | 'draftSession' | 'niceness' | 'planCacheThreshold' | 'env' | 'childEntry'> {
   name?: string;

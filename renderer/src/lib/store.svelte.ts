@@ -14,6 +14,7 @@ import type {
   SessionSnapshot,
   Telemetry,
 } from '../../../main/common/contract';
+import { DEFAULT_POLICY_SETTINGS } from '../../../main/common/settings';
 import type { ApiErrorData } from '../../../main/common/errors';
 import type { ControlSource, JointInfo, Problem } from '../../../main/common/types';
 import { type ConnectionState, type ConsoleApi, getApi } from './api';
@@ -28,8 +29,6 @@ export interface Notice {
   message: string;
   timeMs: number;
 }
-
-export const DEFAULT_SETTINGS: PolicySettings = { speculative: true, relaxedR: 0, ensemble: 'temporal', planCache: true, reasoning: true, jacobi: true };
 
 /** Seconds of joint history the plot shows. */
 export const PLOT_WINDOW_S = 10;
@@ -47,7 +46,7 @@ export class ConsoleStore {
   lastTiming = $state.raw<ReasoningEvent['timing'] | undefined>(undefined);
   recording = $state.raw<DatasetStatus | null>(null);
   policies = $state.raw<PolicyInfo[]>([]);
-  settings = $state.raw<PolicySettings>(DEFAULT_SETTINGS);
+  settings = $state.raw<PolicySettings>({ ...DEFAULT_POLICY_SETTINGS });
   notices = $state.raw<Notice[]>([]);
   selectedJoint = $state(0);
   selectedPolicy = $state('');
