@@ -1,0 +1,97 @@
+/**
+ * The e-stop against the serial servo emulator (Feetech STS3215 byte for byte over a real pty):
+ * servos that move at a speed limit (2048 ticks/s = 180°/s), a bus with real latency, the loop ticked
+ * in real time at 30 Hz. A policy sweeps shoulder_pan at 300°/s, faster than the servo follows; after
+ * the e-stop the servo's measured motion must stop with the first e-stop tick (this emulated servo
+ * has no deceleration ramp, so "one tick plus the servo's own deceleration" is one tick here).
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { SerialTransport } from '../../drivers/transport/SerialTransport';
+import { createSoFollower } from '../../drivers/robots/so101/so101';
+import { ControlLoop } from '../../main/control/loop';
+import type { PolicyRunner } from '../../main/control/types';
+import { ServoEmulator, openPtyPair, socatAvailable, type ServoChain } from '../fakes/servo-emulator';
+
+const SKIP = socatAvailable() ? false : 'socat is not installed (apt-get install socat)';
+const RATE = 30;
+const SPEED_TICKS = 2048; // 180°/s
+const DEG_PER_TICK = 360 / 4096;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cal = Object.fromEntries(
+  ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'].map((n, i) => [
+    n,
+    { id: i + 1, drive_mode: 0, homing_offset: 0, range_min: n === 'wrist_roll' ? 0 : 1047, range_max: n === 'wrist_roll' ? 4095 : 3047 },
+  ]),
+);
+
+async function emulated(t: TestContext): Promise<{ port: string; chain: ServoChain }> {
+  const pty = await openPtyPair();
+  // shoulder_pan starts near −80° (2047 − 910 ticks) so the sweep has room
+  const emu = new ServoEmulator({ path: pty.device, protocol: 'feetech', servos: [1, 2, 3, 4, 5, 6].map((id) => ({ id, model: 'sts3215', position: id === 1 ? 1137 : 2047 })), speedTicksPerS: SPEED_TICKS });
+  await emu.start();
+  t.after(async () => {
+    await emu.stop();
+    await pty.close();
+  });
+  return { port: pty.host, chain: emu.chain };
+}
+
+test('e-stop stops the emulated serial arm with the first e-stop tick while the goal runs ahead', { skip: SKIP, timeout: 30_000 }, async (t) => {
+  const { port, chain } = await emulated(t);
+  const robot = createSoFollower('so101_follower', { id: 'estop', transport: new SerialTransport({ path: port }), calibration: cal, bus: { latencyMarginMs: 40 } });
+  t.after(() => robot.disconnect().catch(() => undefined));
+  await robot.connect();
+  const clock = { nowMs: () => performance.now() };
+  const loop = new ControlLoop({ robot, cameras: [], clock, rateHz: RATE, watchdog: { maxTickGapMs: 2000, maxStateAgeMs: 2000 } });
+  const start = (await robot.readState()).positions;
+  let t0: number | undefined;
+  const sweep: PolicyRunner = {
+    name: 'sweep',
+    step: (o) => {
+      t0 ??= o.timeMs;
+      return { goal: start.map((v, i) => (i === 0 ? v + ((o.timeMs - t0!) / 1000) * 300 : v)) };
+    },
+    reset: () => {},
+    stop: async () => {},
+  };
+  loop.setPolicy(sweep);
+  let next = performance.now();
+  const tick = async () => {
+    next += 1000 / RATE;
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+    return loop.tick();
+  };
+  for (let i = 0; i < 10; i++) await tick();
+  const lead = loop.lastGoal![0]! - (await robot.readState()).positions[0]!;
+  t.diagnostic(`goal ahead of the arm by ${lead.toFixed(1)}° when the e-stop is engaged`);
+  // sample the servo's physical position every 2 ms from the e-stop on: an excursion that comes back must count
+  const samples: { ms: number; deg: number }[] = [];
+  const sampler = setInterval(() => samples.push({ ms: performance.now(), deg: chain.position(1) * DEG_PER_TICK }), 2);
+  const engageMs = performance.now();
+  const atEngage = chain.position(1) * DEG_PER_TICK;
+  loop.setEstop(true);
+  let firstDoneMs = 0;
+  try {
+    const first = await tick();
+    assert.equal(first.source, 'estop');
+    firstDoneMs = performance.now();
+    for (let i = 0; i < 15; i++) assert.equal((await tick()).source, 'estop');
+    await sleep(200);
+  } finally {
+    clearInterval(sampler);
+  }
+  samples.push({ ms: performance.now(), deg: chain.position(1) * DEG_PER_TICK });
+  const overrun = Math.max(...samples.map((x) => Math.abs(x.deg - atEngage)));
+  // once the first e-stop tick's goal has crossed the pty (20 ms), the servo must be still
+  const settled = samples.filter((x) => x.ms > firstDoneMs + 20);
+  const drift = Math.max(...settled.map((x) => Math.abs(x.deg - settled[0]!.deg)));
+  const lastMove = samples.reduce((ms, x, i) => (i > 0 && Math.abs(x.deg - samples[i - 1]!.deg) > 1e-9 ? x.ms : ms), engageMs);
+  // Until the first e-stop tick's goal lands, the servo may keep moving at its speed: allow that time plus 20 ms for the write to cross the pty.
+  const allowed = (180 * (firstDoneMs - engageMs + 20)) / 1000;
+  const what = `after the e-stop the servo moved up to ${overrun.toFixed(1)}° from where it was and stopped moving ${(lastMove - engageMs).toFixed(0)} ms later (first e-stop tick done after ${(firstDoneMs - engageMs).toFixed(0)} ms; allowed ${allowed.toFixed(1)}°)`;
+  t.diagnostic(what);
+  assert.ok(overrun <= allowed, what);
+  assert.ok(drift <= DEG_PER_TICK + 1e-9, `${what}; drift after the first e-stop tick ${drift.toFixed(1)}°`);
+});
