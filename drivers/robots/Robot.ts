@@ -7,6 +7,8 @@ export interface RobotJoint {
   min: number; // lowest goal the arm accepts (calibrated range or sim limit)
   max: number;
   unit: 'deg' | 'percent';
+  /** The servo's top speed (units/s), when known: the loop bounds how far a goal may lead the arm from it. */
+  maxSpeed?: number;
 }
 
 export interface RobotState {

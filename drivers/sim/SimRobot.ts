@@ -4,7 +4,7 @@
  */
 import type { Robot, RobotJoint, RobotState } from '../robots/Robot';
 import { SO101_LIMITS, clampToLimits } from './kinematics';
-import type { SimWorld } from './world';
+import { MAX_SPEED, type SimWorld } from './world';
 
 const MAX_STEP_MS = 10;
 /** A longer gap than this (a paused debugger, a suspended laptop) is not simulated in one go. */
@@ -17,7 +17,7 @@ export interface SimRobotOptions {
 export class SimRobot implements Robot {
   readonly type = 'sim_so101';
   readonly id: string;
-  readonly joints: readonly RobotJoint[] = SO101_LIMITS.map((l) => ({ name: l.name, min: l.min, max: l.max, unit: l.unit }));
+  readonly joints: readonly RobotJoint[] = SO101_LIMITS.map((l, i) => ({ name: l.name, min: l.min, max: l.max, unit: l.unit, maxSpeed: MAX_SPEED[i]! }));
   private connected = false;
   private torque = true;
   private lastMs = 0;

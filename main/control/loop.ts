@@ -3,15 +3,21 @@
  *   observe   — read the robot's state and the newest camera frames
  *   decide    — drain operator input; ask the policy for its next action (never waits on inference)
  *   arbitrate — e-stop > operator > policy > hold, with the watchdog able to force a hold
- *   clamp     — joint limits and maximum change per tick (always on)
+ *   clamp     — joint limits, maximum change per tick, bounded lead over the measured position (always on)
  *   send      — robot.writeGoal
  *   publish   — StepRecord to every sink (telemetry, recorder); sinks must not block
  * `tick()` is a plain async function, so tests drive it under a fake clock; `start()` paces it in
  * real time with a deadline timer (setTimeout to just before the deadline, then a short spin,
  * because a bare setTimeout fires up to ~2 ms early or late) and counts overruns.
+ *
+ * Stopping: the e-stop and every hold (watchdog, latched hold) command the arm's MEASURED position
+ * on the next tick, never a goal rate-limited toward where the arm was told to go before; and no
+ * goal may lead the measured position by more than `maxLead`, so nothing can wind a goal up ahead of
+ * servos that lag. Releasing the e-stop leaves the arm in a latched HOLD (see arbiter.ts).
  */
 import type { Camera, Frame } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
+import { ReinsError } from '../common/errors';
 import type { ControlSource, LoopStats, Problem, ReasoningFields } from '../common/types';
 import { decide, initialArbiterState, reduceArbiter, type ArbiterState } from './arbiter';
 import { OperatorInput } from './operator';
@@ -30,6 +36,12 @@ export interface LoopOptions {
   rateHz?: number;
   /** Maximum change per tick for each joint; default: 300 units/s divided by the rate. */
   maxStep?: number[];
+  /**
+   * Largest lead of a goal over the measured position, per joint (units). Default: the servo's speed
+   * (`RobotJoint.maxSpeed`, else the clamp's 300 units/s) times max(3 ticks, 100 ms); unbounded for
+   * 'percent' joints (a gripper squeezes an object by commanding past where its jaws stop).
+   */
+  maxLead?: number[];
   watchdog?: Partial<WatchdogConfig>;
   task?: string;
   /** Called when a problem appears or clears (undefined message = cleared). */
@@ -51,6 +63,9 @@ export class ControlLoop {
   private readonly clock: Clock;
   private readonly limits: { min: number; max: number }[];
   private readonly maxStep: number[];
+  readonly maxLead: readonly number[];
+  /** Joints whose requested goal is past a limit: time they were last pinned (for a one-time problem). */
+  private readonly pinned = new Map<number, number>();
   private readonly wdConfig: WatchdogConfig;
   private readonly sinks = new Set<StepSink>();
   private arbiter: ArbiterState = initialArbiterState;
@@ -82,6 +97,9 @@ export class ControlLoop {
     if (!(this.rateHz > 0 && this.rateHz <= 1000)) throw new RangeError(`loop rate must be in (0, 1000] Hz, got ${this.rateHz}`);
     this.limits = o.robot.joints.map((j) => ({ min: j.min, max: j.max }));
     this.maxStep = o.maxStep ?? o.robot.joints.map(() => 300 / this.rateHz);
+    const leadS = Math.max(3 / this.rateHz, 0.1);
+    this.maxLead = o.maxLead ?? o.robot.joints.map((j, i) => (j.unit === 'percent' ? Infinity : (j.maxSpeed ?? this.maxStep[i]! * this.rateHz) * leadS));
+    if (this.maxLead.length !== o.robot.joints.length || !this.maxLead.every((v) => v > 0)) throw new RangeError(`maxLead needs one positive value per joint (${o.robot.joints.length})`);
     this.wdConfig = { ...defaultWatchdogConfig(this.rateHz), ...o.watchdog };
     this.operator = new OperatorInput(o.robot.joints.length);
     this.task = o.task ?? '';
@@ -95,8 +113,11 @@ export class ControlLoop {
 
   // ---- control surface (called by services on commands; never by the policy) ----
 
+  /** Engage, or release (reset) the e-stop. Releasing leaves the arm in a latched HOLD: nothing moves until Start / Hand back / a jog. */
   setEstop(engaged: boolean): void {
     this.arbiter = reduceArbiter(this.arbiter, { type: 'estop', engaged });
+    // Operator input given before or during the e-stop is dropped: a release must not replay it.
+    this.operator.release();
   }
   get estop(): boolean {
     return this.arbiter.estop;
@@ -104,13 +125,35 @@ export class ControlLoop {
   get operatorInControl(): boolean {
     return this.arbiter.operatorInControl;
   }
+  /** The arm is in a latched HOLD (after an e-stop release or a lost operator) until Start / Hand back / a jog. */
+  get latched(): boolean {
+    return this.arbiter.latched;
+  }
 
-  /** Give control back to the policy: the operator's goal is dropped and the policy starts fresh from the present state. */
+  /**
+   * Give control back to the policy (or, with none, leave the arm holding): the operator's goal is dropped and the
+   * policy starts fresh from the present state. Also the explicit "resume" after a latched hold. Refused during the e-stop.
+   */
   handback(): void {
+    if (this.arbiter.estop) throw new ReinsError('busy', 'The e-stop is engaged: hand back is refused. Release the e-stop first (the arm then holds), then hand back.');
     this.arbiter = reduceArbiter(this.arbiter, { type: 'handback' });
+    this.clear('operator-lost');
     this.operator.release();
     this.policy?.reset();
     this.policyLastActionMs = undefined;
+  }
+
+  /**
+   * The operator is gone (its client disconnected, its teleop stream went stale): if it had control, the arm falls
+   * to a latched HOLD at its measured position on the next tick. Returns whether the operator had control.
+   */
+  operatorLost(why: 'client' | 'stream', nowMs = this.clock.nowMs()): boolean {
+    if (!this.arbiter.operatorInControl) return false;
+    this.arbiter = { ...reduceArbiter(this.arbiter, { type: 'operatorLost' }), holdGoal: undefined };
+    this.operator.release();
+    const what = why === 'client' ? 'The console that had control of the arm disconnected' : 'The teleop stream (leader arm) that had control went stale';
+    this.raise({ id: 'operator-lost', severity: 'warning', source: 'loop', message: `${what}; the arm holds where it is.`, tip: 'Jog to take control, or Hand back (H) to let the policy (or the leader arm) drive again.', timeMs: nowMs });
+    return true;
   }
 
   /** The robot's state jumped (scene reset, reconnect): forget the last goal, any hold and operator goal. */
@@ -161,8 +204,12 @@ export class ControlLoop {
     // decide
     const base = this.lastSent ?? state.positions;
     const op = this.operator.drain(tickStart, base);
-    if (op.fresh) {
-      this.arbiter = reduceArbiter(this.arbiter, { type: 'operatorInput' });
+    if (this.arbiter.estop) {
+      this.operator.release(); // jogs pressed during the e-stop are dropped, not saved up for the release
+    } else if (op.fresh) {
+      const wasLatched = this.arbiter.latched;
+      this.arbiter = reduceArbiter(this.arbiter, { type: 'operatorInput', streaming: !op.explicit });
+      if (wasLatched && !this.arbiter.latched) this.clear('operator-lost');
     }
     let policyGoal: number[] | undefined;
     let reasoning: ReasoningFields | undefined;
@@ -195,15 +242,20 @@ export class ControlLoop {
       policyLastActionMs: policyIntended ? this.policyLastActionMs : undefined,
     });
     this.updateWatchdogProblems(wd, tickStart);
+    // A stale stream while it had control: the operator is gone; the arm holds (latched) at its measured position.
+    if (wd.includes('input')) this.operatorLost('stream', tickStart);
     // A policy stall is reported but already means "hold" (no action): only tick/state/input force it.
     const forceHold = wd.some((r) => r !== 'policy');
     const d = decide(this.arbiter, { present: state.positions, operatorGoal: op.goal, policyGoal, watchdogHold: forceHold });
     this.arbiter = d.state;
     mark('arbitrate');
 
-    // clamp
-    const reference = this.lastSent ?? state.positions;
-    const clampResult = clampGoal(d.goal, reference, this.limits, this.maxStep);
+    // clamp: a hold is stepped from where the arm IS, never toward a goal it was sent before
+    const holding = d.source === 'estop' || d.source === 'hold';
+    const reference = holding ? state.positions : (this.lastSent ?? state.positions);
+    const clampResult = clampGoal(d.goal, reference, this.limits, this.maxStep, { measured: state.positions, maxLead: this.maxLead });
+    if (!holding) this.reportPinned(d.goal, d.source, tickStart);
+    else this.reportPinned(undefined, d.source, tickStart);
     mark('clamp');
 
     // send
@@ -260,6 +312,42 @@ export class ControlLoop {
         // a stall is momentary: keep it listed a few seconds so the operator sees it, then clear it
         this.clear(id);
       }
+    }
+  }
+
+  /**
+   * A joint whose requested goal lies past its limit is pinned there by the clamp: say so once (one problem per
+   * joint), and clear it only after the joint has been free for 2 s, so a goal hovering at a limit cannot flood
+   * the operator with problems.
+   */
+  private reportPinned(requested: readonly number[] | undefined, source: ControlSource, nowMs: number): void {
+    const joints = this.robot.joints;
+    if (requested) {
+      for (let i = 0; i < this.limits.length; i++) {
+        const v = requested[i]!;
+        const lim = this.limits[i]!;
+        if (!Number.isFinite(v) || (v <= lim.max && v >= lim.min)) continue;
+        if (!this.pinned.has(i)) {
+          const j = joints[i]!;
+          const unit = j.unit === 'deg' ? '°' : ' %';
+          const side = v > lim.max ? `upper limit (${lim.max}${unit})` : `lower limit (${lim.min}${unit})`;
+          const who = source === 'operator' ? 'the operator asks' : 'the policy asks';
+          this.raise({
+            id: `limit:${j.name}`,
+            severity: 'warning',
+            source: 'safety',
+            message: `${j.name} is pinned at its ${side}: ${who} for ${v.toFixed(1)}${unit}, and the goal is cut to the limit.`,
+            tip: source === 'operator' ? 'Jog the other way.' : 'Take over or stop the policy; if the range is too tight, recalibrate the arm (Robot → Calibrate).',
+            timeMs: nowMs,
+          });
+        }
+        this.pinned.set(i, nowMs);
+      }
+    }
+    for (const [i, t] of this.pinned) {
+      if (t === nowMs || nowMs - t < 2000) continue;
+      this.pinned.delete(i);
+      this.clear(`limit:${joints[i]!.name}`);
     }
   }
 

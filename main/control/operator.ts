@@ -10,6 +10,8 @@ export interface OperatorTickInput {
   goal?: number[];
   /** True when new input arrived this tick (a takeover trigger). */
   fresh: boolean;
+  /** True when the new input includes an operator's explicit command (jog, absolute goal), not only a streaming sample. */
+  explicit: boolean;
   /** Time of the newest streaming sample, when a streaming teleop is attached. */
   streamingTimeMs?: number;
 }
@@ -46,6 +48,7 @@ export class OperatorInput {
   /** `base` is the goal last sent to the arm; jogs are relative to the operator's own last goal or to it. */
   drain(nowMs: number, base: readonly number[]): OperatorTickInput {
     let fresh = false;
+    let explicit = false;
     let goal = this.lastGoal;
     if (this.teleop) {
       const s = this.teleop.poll(nowMs);
@@ -54,21 +57,24 @@ export class OperatorInput {
         const from = goal ?? [...base];
         goal = s.command.kind === 'absolute' ? [...s.command.positions] : from.map((v, i) => v + (s.command.kind === 'delta' ? s.command.deltas[i] ?? 0 : 0));
         fresh = true;
+        if (!this.teleop.streaming) explicit = true;
       }
     }
     if (this.absolute) {
       goal = this.absolute;
       this.absolute = undefined;
       fresh = true;
+      explicit = true;
     }
     if (this.delta) {
       const from = goal ?? [...base];
       goal = from.map((v, i) => v + this.delta![i]!);
       this.delta = undefined;
       fresh = true;
+      explicit = true;
     }
     this.lastGoal = goal;
-    const out: OperatorTickInput = { fresh };
+    const out: OperatorTickInput = { fresh, explicit };
     if (goal) out.goal = [...goal];
     if (this.teleop?.streaming && this.lastStreamMs !== undefined) out.streamingTimeMs = this.lastStreamMs;
     return out;

@@ -27,6 +27,8 @@ test('priority: e-stop > operator > policy > hold, recorded as a whole sequence'
     { tick: { op: [8, 8, 8], pol: [5, 5, 5], present: [9, 9, 9] } },
     { tick: { op: [8, 8, 8], present: [10, 10, 10] } },
     { type: 'estop', engaged: false },
+    { tick: { op: [8, 8, 8], pol: [5, 5, 5], present: [11, 11, 11] } },
+    { type: 'operatorInput' },
     { tick: { op: [8, 8, 8] } },
     { type: 'handback' },
     { tick: { pol: [6, 6, 6] } },
@@ -35,11 +37,39 @@ test('priority: e-stop > operator > policy > hold, recorded as a whole sequence'
     { source: 'hold', goal: present },
     { source: 'policy', goal: [5, 5, 5] },
     { source: 'operator', goal: [7, 7, 7] },
-    { source: 'estop', goal: [9, 9, 9] }, // frozen where it was engaged
+    { source: 'estop', goal: [9, 9, 9] }, // the measured position of the first e-stop tick
     { source: 'estop', goal: [9, 9, 9] }, // stays frozen even if the arm sags
-    { source: 'operator', goal: [8, 8, 8] },
+    { source: 'hold', goal: [9, 9, 9] }, // released: HOLD where it stopped, neither operator nor policy resumes
+    { source: 'operator', goal: [8, 8, 8] }, // an explicit operator command
     { source: 'policy', goal: [6, 6, 6] },
   ]);
+});
+
+test('releasing the e-stop lands in a latched HOLD: the policy resumes only on Hand back (ISO 13850)', () => {
+  let s = reduceArbiter(initialArbiterState, { type: 'estop', engaged: true });
+  s = reduceArbiter(s, { type: 'handback' });
+  assert.equal(s.estop, true, 'hand back cannot release the e-stop');
+  s = reduceArbiter(s, { type: 'estop', engaged: false });
+  for (let i = 0; i < 3; i++) {
+    const d = decide(s, { present, policyGoal: [5, 5, 5], watchdogHold: false });
+    assert.equal(d.source, 'hold');
+    s = d.state;
+  }
+  // a streaming teleop's samples are not an explicit action
+  s = reduceArbiter(s, { type: 'operatorInput', streaming: true });
+  assert.equal(decide(s, { present, operatorGoal: [4, 4, 4], policyGoal: [5, 5, 5], watchdogHold: false }).source, 'hold');
+  s = reduceArbiter(s, { type: 'handback' });
+  assert.equal(decide(s, { present, policyGoal: [5, 5, 5], watchdogHold: false }).source, 'policy');
+});
+
+test('losing the operator lands in a latched HOLD at the measured position', () => {
+  let s = reduceArbiter(initialArbiterState, { type: 'operatorInput' });
+  s = decide(s, { present, operatorGoal: [4, 4, 4], watchdogHold: false }).state;
+  s = reduceArbiter(s, { type: 'operatorLost' });
+  const d = decide(s, { present: [3.5, 3.5, 3.5], operatorGoal: [4, 4, 4], policyGoal: [5, 5, 5], watchdogHold: false });
+  assert.deepEqual({ source: d.source, goal: d.goal }, { source: 'hold', goal: [3.5, 3.5, 3.5] });
+  // operatorLost without an operator in control changes nothing
+  assert.deepEqual(reduceArbiter(initialArbiterState, { type: 'operatorLost' }), initialArbiterState);
 });
 
 test('operator input during e-stop does not take control', () => {

@@ -98,3 +98,84 @@ test('every step carries the observation and exactly what was sent', async () =>
   assert.deepEqual(steps[1]!.action, robot.writes[1]);
   assert.equal(steps[1]!.tick, 1);
 });
+
+test('releasing the e-stop leaves the arm in HOLD: no policy motion, no replay of jogs pressed during the e-stop', async () => {
+  const { tick, loop, robot } = setup(() => [40, 0, 0, 0, 0, 50]);
+  for (let i = 0; i < 2; i++) await tick();
+  loop.setEstop(true);
+  await tick();
+  loop.operator.jog(1, 5); // pressed during the e-stop: dropped
+  const held = (await tick()).action;
+  assert.throws(() => loop.handback(), (e: Error & { code?: string }) => e.code === 'busy' && /e-stop is engaged/.test(e.message));
+  loop.setEstop(false);
+  assert.equal(loop.latched, true);
+  for (let i = 0; i < 10; i++) {
+    const r = await tick();
+    assert.equal(r.source, 'hold', `tick ${i} after the release`);
+    assert.deepEqual(r.action, held);
+  }
+  assert.deepEqual(robot.positions, held);
+  loop.handback(); // the explicit resume
+  assert.equal(loop.latched, false);
+  assert.equal((await tick()).source, 'policy');
+});
+
+test('after a release, a jog is an explicit action: the operator moves the arm from where it holds', async () => {
+  const { tick, loop } = setup(() => [40, 0, 0, 0, 0, 50]);
+  for (let i = 0; i < 2; i++) await tick();
+  loop.setEstop(true);
+  const held = (await tick()).action;
+  loop.setEstop(false);
+  await tick();
+  loop.operator.jog(1, 5);
+  const r = await tick();
+  assert.equal(r.source, 'operator');
+  assert.deepEqual(r.action, held.map((v, i) => (i === 1 ? v + 5 : v)));
+});
+
+test('a teleop stream that goes stale while it has control drops the operator to a latched HOLD at the measured position', async () => {
+  const { tick, loop, clock, problems } = setup(() => [0, 0, 0, 0, 0, 50]);
+  let live = true;
+  loop.operator.teleop = {
+    name: 'leader',
+    streaming: true,
+    poll: (now) => (live ? { command: { kind: 'absolute', positions: [30, 0, 0, 0, 0, 50] }, timeMs: now } : undefined),
+  };
+  assert.equal((await tick()).source, 'operator');
+  live = false;
+  let r = await tick();
+  for (let i = 0; i < 10 && !problems.includes('operator-lost'); i++) r = await tick();
+  assert.ok(problems.includes('operator-lost'), 'the operator is told the stream was lost');
+  assert.equal(loop.operatorInControl, false);
+  assert.equal(loop.latched, true);
+  const at = r.observation.state;
+  assert.deepEqual(r.action, at);
+  live = true; // the stream comes back by itself: it does not take the arm again, nor does the policy
+  for (let i = 0; i < 5; i++) assert.equal((await tick()).source, 'hold');
+  void clock;
+  loop.handback();
+  assert.equal((await tick()).source, 'operator', 'after Hand back the leader drives again');
+});
+
+test('a joint pinned at its limit is reported once, not every tick, and cleared once free', async () => {
+  const clock = new ManualClock(1000);
+  const robot = new FakeRobot(SIX_JOINTS, clock);
+  const raised: string[] = [];
+  const cleared: string[] = [];
+  const loop = new ControlLoop({ robot, cameras: [], clock, rateHz: 30, onProblem: (p) => void ('cleared' in p ? cleared.push(p.id) : raised.push(p.id)) });
+  let goal = 150;
+  loop.setPolicy({ name: 'p', step: () => ({ goal: [goal, 0, 0, 0, 0, 50] }), reset: () => {}, stop: async () => {} });
+  const tick = async () => {
+    clock.advance(1000 / 30);
+    return loop.tick();
+  };
+  for (let i = 0; i < 60; i++) {
+    goal = i % 2 === 0 ? 99 : 150; // flapping at the limit
+    await tick();
+  }
+  assert.equal(robot.positions[0], 100);
+  assert.deepEqual(raised.filter((id) => id.startsWith('limit:')), ['limit:shoulder_pan']);
+  goal = 50;
+  for (let i = 0; i < 90; i++) await tick();
+  assert.deepEqual(cleared.filter((id) => id.startsWith('limit:')), ['limit:shoulder_pan']);
+});

@@ -34,3 +34,13 @@ test('NaN and Infinity hold the joint at its reference', () => {
 test('a length mismatch is an error, never a silent partial goal', () => {
   assert.throws(() => clampGoal([1], [0, 0], limits, [1, 1]), /length mismatch/);
 });
+
+test('a goal never leads the measured position by more than the bound', () => {
+  const r = clampGoal([40, 50], [30, 50], limits, [20, 20], { measured: [10, 50], maxLead: [15, Infinity] });
+  assert.deepEqual(r.goal, [25, 50]);
+  assert.deepEqual(r.changes, [{ joint: 0, requested: 40, sent: 25, reason: 'lead' }]);
+  // below the arm as well, and limits still win
+  const d = clampGoal([-90, 0], [-80, 0], limits, [20, 20], { measured: [-85, 0], maxLead: [3, 3] });
+  assert.deepEqual(d.goal, [-88, 0]);
+  assert.equal(clampGoal([95, 0], [88, 0], limits, [20, 20], { measured: [89, 0], maxLead: [10, 10] }).goal[0], 90);
+});
