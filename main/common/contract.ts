@@ -114,6 +114,8 @@ export interface SessionSnapshot {
   rateHz: number;
   estop: boolean;
   source: ControlSource;
+  /** The arm is in a latched HOLD (e-stop released, or its operator lost): only ▶ Start, Hand back or a jog moves it. */
+  latched?: boolean;
   policy: PolicyStatus;
   problems: Problem[];
   dataset?: DatasetStatus;
@@ -126,6 +128,8 @@ export interface Telemetry {
   goal: number[];
   source: ControlSource;
   estop: boolean;
+  /** See SessionSnapshot.latched. */
+  latched?: boolean;
   clamped: boolean;
   watchdog: boolean;
   stats: LoopStats;

@@ -25,6 +25,9 @@ export interface ClientLink {
 
 export type InvokeOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorData };
 
+/** Commands by which a client takes (or keeps) control of the arm: the client that sent the last one is the operator. */
+const OPERATOR_COMMANDS: ReadonlySet<string> = new Set<CommandName>(['jog', 'jogCartesian']);
+
 const isInvoke = (n: string): n is InvokeName => (INVOKE_CHANNELS as readonly string[]).includes(n);
 const isCommand = (n: string): n is CommandName => (COMMAND_CHANNELS as readonly string[]).includes(n);
 
@@ -83,6 +86,7 @@ export class ClientConnection {
     }
     try {
       (this.server.commandHandlers[name] as (a: unknown) => void)(parsed.data);
+      if (OPERATOR_COMMANDS.has(name)) this.server.noteOperator(this);
       return undefined;
     } catch (err) {
       return toErrorData(err);
@@ -119,6 +123,9 @@ export class ClientConnection {
 
 export class ApiServer {
   private readonly clients = new Set<ClientConnection>();
+  /** The client that sent the last operator command (jog): when it disconnects, `onOperatorGone` runs. */
+  private operatorClient: ClientConnection | undefined;
+  onOperatorGone: (() => void) | undefined;
   constructor(
     readonly invokeHandlers: InvokeHandlers,
     readonly commandHandlers: CommandHandlers,
@@ -132,6 +139,17 @@ export class ApiServer {
   }
   disconnect(c: ClientConnection): void {
     this.clients.delete(c);
+    if (c === this.operatorClient) {
+      this.operatorClient = undefined;
+      try {
+        this.onOperatorGone?.();
+      } catch {
+        /* called from a transport's close handler: a failure here must not take the host down */
+      }
+    }
+  }
+  noteOperator(c: ClientConnection): void {
+    if (this.clients.has(c)) this.operatorClient = c;
   }
   get clientCount(): number {
     return this.clients.size;

@@ -103,6 +103,10 @@ export class ConsoleSession {
     this.hardware = new HardwareService({ calibrationDir: opts.calibrationDir ?? join(this.home, 'calibration') });
     this.loop = this.makeLoop();
     this.api = new ApiServer(this.invokeHandlers(), this.commandHandlers(), now);
+    // The client that jogged the arm went away (socket closed, window gone): the arm falls to HOLD where it is.
+    this.api.onOperatorGone = () => {
+      if (this.loop.operatorLost('client')) this.api.emit('session', this.snapshot());
+    };
   }
 
   private makeLoop(): ControlLoop {
@@ -176,6 +180,7 @@ export class ConsoleSession {
       goal: s.action,
       source: s.source,
       estop: this.loop.estop,
+      latched: this.loop.latched,
       clamped: s.clamped,
       watchdog: s.watchdog.length > 0,
       stats: this.loop.stats(),
@@ -209,7 +214,8 @@ export class ConsoleSession {
       sim: { seed: this.seed, family: this.world.task.family, instruction: this.world.task.instruction },
       rateHz: this.loop.rateHz,
       estop: this.loop.estop,
-      source: this.loop.estop ? 'estop' : this.loop.operatorInControl ? 'operator' : p ? 'policy' : 'hold',
+      latched: this.loop.latched,
+      source: this.loop.estop ? 'estop' : this.loop.latched ? 'hold' : this.loop.operatorInControl ? 'operator' : p ? 'policy' : 'hold',
       policy,
       problems: [...this.problems.values()],
       ...(this.recording.status().dataset ? { dataset: this.datasetStatus() } : {}),
@@ -233,7 +239,7 @@ export class ConsoleSession {
   }
 
   async startPolicy(id: string, task?: string): Promise<PolicyStatus> {
-    if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it (button or Space) before starting a policy.');
+    if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it first (the Release button, or Shift+R): the arm then holds until you start the policy.');
     let runner: PolicyRunner;
     let vla: VlaRunner | undefined;
     if (id === 'expert') {
@@ -258,8 +264,13 @@ export class ConsoleSession {
       runner = vla;
     }
     await this.stopCurrentPolicy();
+    try {
+      this.loop.handback(); // Start is an explicit resume; refused if the e-stop was engaged meanwhile
+    } catch (err) {
+      await vla?.stop();
+      throw err;
+    }
     if (task) this.loop.task = task;
-    this.loop.handback();
     this.loop.setPolicy(runner);
     this.vla = vla;
     this.policyId = id;
@@ -346,7 +357,7 @@ export class ConsoleSession {
     this.cameras = cameras;
     for (const c of cameras) if (!c.isConnected) await c.connect();
     this.loop = this.makeLoop();
-    this.loop.setEstop(estop); // an engaged e-stop stays engaged across the switch
+    if (estop) this.loop.setEstop(true); // an engaged e-stop stays engaged across the switch
     this.lastFrameSeq.clear();
     this.calibrating = undefined;
     this.onProblem({ id: 'calibrating', cleared: true });
@@ -569,7 +580,7 @@ export class ConsoleSession {
   }
 
   private async replay(index: number): Promise<{ frames: number }> {
-    if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it before replaying.');
+    if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it first (the Release button, or Shift+R), then replay.');
     const ep = await this.recording.readActions(index);
     const actions = mapActions(ep.jointNames, this.robot.joints.map((j) => j.name), ep.actions);
     if (typeof actions === 'string') throw new ReinsError('bad_request', actions);
@@ -621,6 +632,7 @@ export class ConsoleSession {
   private commandHandlers(): CommandHandlers {
     return {
       estop: (a) => {
+        // Engage always; release (reset) only lands in a latched HOLD: motion needs ▶ Start, Hand back or a jog.
         this.loop.setEstop(a.engaged);
         this.api.emit('session', this.snapshot());
       },
@@ -631,7 +643,7 @@ export class ConsoleSession {
       },
       jogCartesian: (a) => this.jogCartesian(a.axis, a.deltaM),
       handback: () => {
-        this.loop.handback();
+        this.loop.handback(); // refused (busy) during the e-stop: never remembered for the release
         this.api.emit('session', this.snapshot());
       },
     };

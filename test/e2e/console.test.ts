@@ -118,6 +118,13 @@ test('the e-stop takes control, holds, and the help overlay lists the keys', asy
   await page.waitForTimeout(400);
   assert.equal(await jointValue('elbow_flex'), held);
   await page.screenshot({ path: `${ART}/04-estop.png` });
+  // Space and a second click on E-STOP only ever engage: a double tap cannot release it
+  await page.keyboard.press('Space');
+  await page.keyboard.press('Space');
+  await page.click('[data-testid="estop"]');
+  await page.waitForTimeout(300);
+  assert.match((await page.textContent('[data-testid="source-badge"]')) ?? '', /e-?stop/i);
+  await page.waitForSelector('[data-testid="estop-release"]');
   await page.keyboard.press('?');
   await page.waitForSelector('[data-testid="help-overlay"]');
   const help = (await page.textContent('[data-testid="help-overlay"]')) ?? '';
@@ -129,8 +136,9 @@ test('the e-stop takes control, holds, and the help overlay lists the keys', asy
 test('record an episode from the UI: create a dataset, start, end, and it is on disk and in the list', async () => {
   await page.keyboard.press('?'); // close the help overlay the previous test opened
   await page.waitForSelector('[data-testid="help-overlay"]', { state: 'detached' });
-  await page.click('[data-testid="estop"]'); // release the e-stop from the previous test
-  await page.waitForFunction(() => !/e-?stop/i.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 3000 });
+  await page.click('[data-testid="estop-release"]'); // release the e-stop from the previous test: the arm stays in HOLD
+  await page.waitForFunction(() => document.querySelector('[data-testid="source-badge"]')?.getAttribute('data-latched') === 'true', undefined, { timeout: 3000 });
+  assert.match((await page.textContent('[data-testid="source-badge"]')) ?? '', /hold/i);
   const parent = mkdtempSync(join(tmpdir(), 'reins-e2e-'));
   await page.click('[data-testid="record-open"]');
   await page.waitForSelector('[data-testid="record-panel"]');

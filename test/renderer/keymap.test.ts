@@ -5,12 +5,29 @@ import { KEY_HELP, type KeyContext, type KeyLike, cartesianDelta, isTypingTarget
 const ctx: KeyContext = { jointCount: 6, datasetOpen: false, typing: false };
 const key = (code: string, k = '', extra: Partial<KeyLike> = {}): KeyLike => ({ code, key: k, shiftKey: false, ...extra });
 
-test('Space toggles and Escape always engages the e-stop, even while typing', () => {
-  assert.deepEqual(resolveKey(key('Space', ' '), ctx), { kind: 'estop-toggle' });
+test('Space and Escape only ever engage the e-stop, Escape even while typing', () => {
+  assert.deepEqual(resolveKey(key('Space', ' '), ctx), { kind: 'estop-engage' });
+  assert.deepEqual(resolveKey(key('Space', ' ', { shiftKey: true }), ctx), { kind: 'estop-engage' });
   assert.deepEqual(resolveKey(key('Escape', 'Escape'), ctx), { kind: 'estop-engage' });
   assert.deepEqual(resolveKey(key('Escape', 'Escape'), { ...ctx, typing: true }), { kind: 'estop-engage' });
   assert.deepEqual(resolveKey(key('Escape', 'Escape', { ctrlKey: true }), ctx), { kind: 'estop-engage' });
   assert.equal(resolveKey(key('Space', ' '), { ...ctx, typing: true }), undefined);
+  // a double tap, or a held (auto-repeating) Space, can never release it
+  for (let i = 0; i < 5; i++) assert.notEqual(resolveKey(key('Space', ' ', i > 0 ? { repeat: true } as Partial<KeyLike> : {}), ctx)?.kind, 'estop-release');
+});
+
+test('Shift+R, and only Shift+R, releases the e-stop; R alone still discards an episode', () => {
+  assert.deepEqual(resolveKey(key('KeyR', 'R', { shiftKey: true }), ctx), { kind: 'estop-release' });
+  assert.deepEqual(resolveKey(key('KeyR', 'R', { shiftKey: true }), { ...ctx, datasetOpen: true }), { kind: 'estop-release' });
+  assert.equal(resolveKey(key('KeyR', 'r'), ctx), undefined);
+  assert.deepEqual(resolveKey(key('KeyR', 'r'), { ...ctx, datasetOpen: true }), { kind: 'episode-discard' });
+  assert.equal(resolveKey(key('KeyR', 'R', { shiftKey: true }), { ...ctx, typing: true }), undefined);
+  assert.equal(resolveKey(key('KeyR', 'R', { shiftKey: true, ctrlKey: true }), ctx), undefined);
+  const safety = KEY_HELP.find((g) => g.title === 'Safety')!;
+  const release = safety.entries.find((e) => /^Release/.test(e.action))!;
+  assert.deepEqual(release.keys, ['Shift', '+ R']);
+  assert.match(release.action, /HOLD/);
+  for (const e of safety.entries.filter((x) => x.keys.includes('Space') || x.keys.includes('Esc'))) assert.doesNotMatch(e.action, /toggle|release the/i);
 });
 
 test('digits select joints within the robot; arrows and W/S jog, Shift is coarse', () => {

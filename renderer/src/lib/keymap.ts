@@ -26,8 +26,8 @@ export interface KeyContext {
 export type Axis = 'x' | 'y' | 'z';
 
 export type KeyAction =
-  | { kind: 'estop-toggle' }
   | { kind: 'estop-engage' }
+  | { kind: 'estop-release' }
   | { kind: 'select-joint'; index: number }
   | { kind: 'jog'; direction: 1 | -1; coarse: boolean }
   | { kind: 'cartesian'; axis: Axis; direction: 1 | -1; coarse: boolean }
@@ -55,6 +55,10 @@ const CARTESIAN: Record<string, { axis: Axis; direction: 1 | -1 }> = {
  * Maps a key press to an action, or undefined when the console does not handle it
  * (so the browser keeps its default). Escape engages the e-stop even while typing;
  * every other key is ignored while typing or with Ctrl/Alt/Meta held.
+ *
+ * Space and Escape only ever ENGAGE the e-stop (a double tap or a held key cannot release it).
+ * Releasing is its own chord, Shift+R, on no engage key; the caller ignores it when auto-repeated.
+ * A release leaves the arm holding (the host's latched HOLD): ▶ Start, Hand back (H) or a jog moves it again.
  */
 export function resolveKey(ev: KeyLike, ctx: KeyContext): KeyAction | undefined {
   if (ev.code === 'Escape' || ev.key === 'Escape') return { kind: 'estop-engage' };
@@ -64,7 +68,8 @@ export function resolveKey(ev: KeyLike, ctx: KeyContext): KeyAction | undefined 
   if (ev.key === '?' || (ev.code === 'Slash' && ev.shiftKey)) return { kind: 'toggle-help' };
 
   const code = ev.code;
-  if (code === 'Space') return { kind: 'estop-toggle' };
+  if (code === 'Space') return { kind: 'estop-engage' };
+  if (code === 'KeyR' && ev.shiftKey) return { kind: 'estop-release' };
 
   const digit = /^(?:Digit|Numpad)([1-9])$/.exec(code);
   if (digit !== null) {
@@ -140,9 +145,10 @@ export const KEY_HELP: HelpGroup[] = [
   {
     title: 'Safety',
     entries: [
-      { keys: ['Space'], action: 'Toggle the e-stop (engage / release)' },
+      { keys: ['Space'], action: 'Engage the e-stop (never releases it)' },
       { keys: ['Esc'], action: 'Engage the e-stop (always; works even while typing)' },
-      { keys: ['H'], action: 'Hand control back to the policy' },
+      { keys: ['Shift', '+ R'], action: 'Release the e-stop: the arm stays in HOLD until ▶ Start, H or a jog' },
+      { keys: ['H'], action: 'Hand control back to the policy; resume after a HOLD (refused during the e-stop)' },
     ],
   },
   {
@@ -166,7 +172,7 @@ export const KEY_HELP: HelpGroup[] = [
   },
   {
     title: 'Recording',
-    note: 'Active while a dataset is open. Esc is the e-stop here, so Q stops recording.',
+    note: 'Active while a dataset is open. Esc is the e-stop here, so Q stops recording; Shift+R releases the e-stop, R alone discards.',
     entries: [
       { keys: ['→', 'N'], action: 'End the episode and save it (or start the next one when idle)' },
       { keys: ['←', 'R'], action: 'Discard the episode and re-record it' },

@@ -104,6 +104,10 @@ export class ConsoleStore {
   get estop(): boolean {
     return this.telemetry?.estop ?? this.session?.estop ?? false;
   }
+  /** The host holds the arm until an explicit ▶ Start, Hand back or jog (after an e-stop release or a lost operator). */
+  get latched(): boolean {
+    return this.telemetry?.latched ?? this.session?.latched ?? false;
+  }
   get datasetOpen(): boolean {
     return this.recording !== null;
   }
@@ -254,13 +258,21 @@ export class ConsoleStore {
       return;
     }
     this.api.send('estop', { engaged });
-    // show it at once; the next telemetry confirms (or corrects) it
-    if (this.telemetry !== null) this.telemetry = { ...this.telemetry, estop: engaged, source: engaged ? 'estop' : this.telemetry.source };
+    // show it at once; the next telemetry confirms (or corrects) it. A release lands in HOLD, never in motion.
+    if (this.telemetry !== null) this.telemetry = { ...this.telemetry, estop: engaged, source: engaged ? 'estop' : 'hold', latched: !engaged };
   }
-  toggleEstop(): void {
-    this.setEstop(!this.estop);
+  /** Release (reset) the e-stop: its own button and Shift+R, never Space/Esc. The arm then holds until ▶ Start, Hand back or a jog. */
+  releaseEstop(): void {
+    if (!this.estop) return;
+    this.setEstop(false);
+    this.notify('info', 'E-stop released. The arm holds where it stopped: press ▶ Start or Hand back (H), or jog, to move it again.');
   }
   handback(): void {
+    if (this.estop) {
+      // the host refuses it too; say so here at once rather than remembering it for the release
+      this.notify('warning', 'Hand back refused: the e-stop is engaged. Release it first (Release button or Shift+R); the arm then holds until you hand back.');
+      return;
+    }
     this.api.send('handback', {});
   }
   selectJoint(index: number): void {
