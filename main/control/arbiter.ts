@@ -37,7 +37,9 @@ export function reduceArbiter(s: ArbiterState, e: ArbiterEvent): ArbiterState {
   switch (e.type) {
     case 'estop':
       // Releasing the e-stop hands nothing to anyone: the arm holds where it stopped until an explicit action.
-      return e.engaged ? { ...s, estop: true } : { ...s, estop: false, operatorInControl: false, latched: true };
+      // Engaging drops any older hold goal: the first e-stop tick holds the measured position (a second engage changes nothing).
+      if (e.engaged) return s.estop ? s : { ...s, estop: true, holdGoal: undefined };
+      return { ...s, estop: false, operatorInControl: false, latched: true };
     case 'operatorInput':
       if (s.estop || (s.latched && e.streaming === true)) return s;
       return { ...s, operatorInControl: true, latched: false };

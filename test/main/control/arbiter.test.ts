@@ -84,3 +84,13 @@ test('the watchdog forces a hold over operator and policy', () => {
   assert.equal(d.source, 'hold');
   assert.deepEqual(d.goal, present);
 });
+
+test('engaging the e-stop holds the measured position of its first tick, even over an older hold goal', () => {
+  let s = decide(initialArbiterState, { present, watchdogHold: true }).state; // holding at [1, 2, 3]
+  s = reduceArbiter(s, { type: 'estop', engaged: true });
+  let d = decide(s, { present: [1.5, 2, 3], watchdogHold: false });
+  assert.deepEqual(d.goal, [1.5, 2, 3]);
+  s = reduceArbiter(d.state, { type: 'estop', engaged: true }); // engaging again (Space held) re-latches nothing
+  d = decide(s, { present: [1.7, 2, 3], watchdogHold: false });
+  assert.deepEqual(d.goal, [1.5, 2, 3]);
+});
