@@ -328,7 +328,7 @@ export class LeRobotDataset {
       extra_columns: {
         intervention: 'bool: the operator (not the policy) commanded this frame',
         control_source: { dtype: 'int64', codes: CONTROL_SOURCE_CODES },
-        capture_time: 'float64: seconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
+        capture_time_us: 'int64: microseconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
       },
       annotations: {
         path: 'annotations/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet (same chunk/file index as the data file)',
@@ -436,7 +436,7 @@ export class LeRobotDataset {
       action: flat(d.action!),
       intervention: pick.map((r) => Boolean(d.intervention?.[r])),
       controlSource: big(d.control_source),
-      captureTime: Float64Array.from(pick, (r) => Number(d.capture_time?.[r] ?? NaN)),
+      captureTimeUs: big(d.capture_time_us),
       timestamp: Float32Array.from(pick, (r) => Number(d.timestamp![r])),
       frameIndex: big(d.frame_index),
       episodeIndex: big(d.episode_index),

@@ -38,8 +38,8 @@ export interface EpisodeColumns {
   action: Float32Array;
   intervention: boolean[];
   controlSource: BigInt64Array;
-  /** Seconds since the episode's first step, on the real (or simulated) clock. */
-  captureTime: Float64Array;
+  /** Microseconds since the episode's first step, on the real (or simulated) clock. */
+  captureTimeUs: BigInt64Array;
   timestamp: Float32Array;
   frameIndex: BigInt64Array;
   episodeIndex: BigInt64Array;
@@ -106,7 +106,7 @@ export function buildColumns(
   const t0 = n > 0 ? rows[0]!.timeMs : 0;
   const state = new Float32Array(n * dim);
   const action = new Float32Array(n * dim);
-  const captureTime = new Float64Array(n);
+  const captureTimeUs = new BigInt64Array(n);
   const timestamp = new Float32Array(n);
   const frameIndex = new BigInt64Array(n);
   const episodeIdx = new BigInt64Array(n);
@@ -120,7 +120,7 @@ export function buildColumns(
     const r = rows[i]!;
     state.set(r.state, i * dim);
     action.set(r.action, i * dim);
-    captureTime[i] = (r.timeMs - t0) / 1000;
+    captureTimeUs[i] = BigInt(Math.round((r.timeMs - t0) * 1000));
     timestamp[i] = i / fps;
     frameIndex[i] = BigInt(i);
     episodeIdx[i] = BigInt(episodeIndex);
@@ -134,7 +134,7 @@ export function buildColumns(
       cameraTimes[k]![i] = t === null || t === undefined ? NaN : (t - t0) / 1000;
     }
   }
-  return { length: n, dim, state, action, intervention, controlSource, captureTime, timestamp, frameIndex, episodeIndex: episodeIdx, index, taskIndex: taskIdx, annotations, cameraTimes };
+  return { length: n, dim, state, action, intervention, controlSource, captureTimeUs, timestamp, frameIndex, episodeIndex: episodeIdx, index, taskIndex: taskIdx, annotations, cameraTimes };
 }
 
 /** Stats for every non-video feature of an episode (video stats come from ImageStatsAccumulator). */
@@ -145,7 +145,7 @@ export function columnStats(c: EpisodeColumns): StatsMap {
     action: vectorStats(c.action, c.length, c.dim),
     intervention: vectorStats(num(c.intervention), c.length, 1),
     control_source: vectorStats(num(c.controlSource), c.length, 1),
-    capture_time: vectorStats(c.captureTime, c.length, 1),
+    capture_time_us: vectorStats(num(c.captureTimeUs), c.length, 1),
     timestamp: vectorStats(c.timestamp, c.length, 1),
     frame_index: vectorStats(num(c.frameIndex), c.length, 1),
     episode_index: vectorStats(num(c.episodeIndex), c.length, 1),

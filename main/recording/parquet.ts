@@ -25,15 +25,24 @@ function fixedList(values: Float32Array, rows: number, dim: number): arrow.Vecto
   return arrow.makeVector(arrow.makeData({ type, length: rows, nullCount: 0, child }));
 }
 
+/**
+ * `kv` goes on the Arrow schema itself: parquet-wasm embeds the schema as `ARROW:schema` and
+ * pyarrow (so pandas, HF datasets and LeRobot) takes the schema's key/value metadata from there,
+ * not from the file's own list — a `pandas` or `huggingface` key written only to the file's list
+ * is invisible to them. The same keys also go to the file's list, for raw footer readers.
+ */
 function toParquet(fields: [string, arrow.Vector][], kv: Record<string, string> = {}): Uint8Array {
-  const schema = new arrow.Schema(fields.map(([name, v]) => new arrow.Field(name, v.type, true)));
+  const schema = new arrow.Schema(
+    fields.map(([name, v]) => new arrow.Field(name, v.type, true)),
+    new Map(Object.entries(kv)),
+  );
   const length = fields[0]?.[1].length ?? 0;
   const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children: fields.map(([, v]) => v.data[0]!) });
   const table = new arrow.Table([new arrow.RecordBatch(schema, struct)]);
   const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   let b = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setDictionaryEnabled(true).setMaxRowGroupSize(Math.max(1, length));
-  const meta = new Map(Object.entries(kv));
-  if (meta.size > 0) b = b.setKeyValueMetadata(meta);
+  // and in the file's own list too, as pyarrow writes it (the reference holds both)
+  if (Object.keys(kv).length > 0) b = b.setKeyValueMetadata(new Map(Object.entries(kv)));
   return pw.writeParquet(wasmTable, b.build());
 }
 
@@ -45,7 +54,7 @@ export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string): Uint
       ['action', fixedList(c.action, c.length, c.dim)],
       ['intervention', arrow.vectorFromArray(c.intervention, new arrow.Bool())],
       ['control_source', i64Vector(c.controlSource)],
-      ['capture_time', arrow.makeVector(c.captureTime)],
+      ['capture_time_us', i64Vector(c.captureTimeUs)],
       ['timestamp', arrow.makeVector(c.timestamp)],
       ['frame_index', i64Vector(c.frameIndex)],
       ['episode_index', i64Vector(c.episodeIndex)],

@@ -227,7 +227,7 @@ export class RecordingService {
       fps: ds.config.fps,
       jointNames: jointFeatureNames(ds.config.jointNames),
       timestamps: Array.from(c.timestamp),
-      captureTimes: Array.from(c.captureTime),
+      captureTimes: Array.from(c.captureTimeUs, (us) => Number(us) / 1e6),
       state: rows(c.state),
       action: rows(c.action),
       intervention: c.intervention,

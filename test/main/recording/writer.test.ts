@@ -53,7 +53,7 @@ test('records 3 episodes that verify against the reference schema; resume; delet
   assert.equal(rows[5]!.intervention, false);
   assert.equal(Number(rows[1]!.control_source), 2);
   assert.equal(Number(rows[5]!.control_source), 1);
-  assert.ok(Math.abs((rows[3]!.capture_time as number) - 0.1) < 1e-9);
+  assert.equal(Number(rows[3]!.capture_time_us), 100000); // 3 frames at 30 fps, exact microseconds
   const ann = await readRows(join(root, 'annotations/chunk-000/file-001.parquet'));
   assert.equal(ann.length, 25);
   assert.equal(ann[6]!.subtask, 'sub 1');
