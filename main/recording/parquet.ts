@@ -97,6 +97,31 @@ export interface VideoRange {
   to: number;
 }
 
+/**
+ * Reins' per-episode capture figures, kept as `reins/…` columns at the end of the episodes table
+ * (committed atomically with the episode; LeRobot's loader ignores columns it does not use).
+ */
+export interface EpisodeQuality {
+  /** Loop steps never recorded (the recorder's queue was full). */
+  droppedSteps: number;
+  /** Camera frames written again because the camera had no new frame for the step (or none of the dataset's size); all cameras summed. */
+  repeatedFrames: number;
+  /** Camera frames written black because the camera had delivered no usable frame yet. */
+  blankFrames: number;
+  /** Steps per second of the recording clock over the episode (NaN when unknown). */
+  achievedFps: number;
+  /** Recording-clock span minus timestamp span ((length-1)/fps), seconds: > 0 means the data runs slow against real time. */
+  timestampDriftS: number;
+  /** Frames commanded by the operator (intervention = true). */
+  interventionFrames: number;
+  /** Operator takeovers (runs of intervention frames). */
+  takeovers: number;
+  /** Task outcome where known (the simulator); null otherwise. */
+  success: boolean | null;
+}
+
+export const UNKNOWN_QUALITY: EpisodeQuality = { droppedSteps: 0, repeatedFrames: 0, blankFrames: 0, achievedFps: NaN, timestampDriftS: NaN, interventionFrames: 0, takeovers: 0, success: null };
+
 /** One row of meta/episodes/…parquet. */
 export interface EpisodeMeta {
   episodeIndex: number;
@@ -109,6 +134,9 @@ export interface EpisodeMeta {
   videos: Record<string, VideoRange>; // by video key (observation.images.<cam>)
   /** Per feature (feature order), LeRobot's stats layout. */
   stats: StatsMap;
+  /** The staged episode's id (recovery recognises an episode already committed by it); '' if unknown. */
+  id: string;
+  quality: EpisodeQuality;
 }
 
 /** Columns in the reference's order: ids, data range, per-video ranges, stats, meta/episodes location. */
@@ -150,6 +178,16 @@ export function encodeEpisodesTable(rows: EpisodeMeta[], videoKeys: string[], st
   }
   fields.push(['meta/episodes/chunk_index', i64Vector(rows.map(() => 0))]);
   fields.push(['meta/episodes/file_index', i64Vector(rows.map(() => 0))]);
+  fields.push(['reins/episode_id', arrow.vectorFromArray(rows.map((r) => r.id), new arrow.Utf8())]);
+  const q = <K extends keyof EpisodeQuality>(k: K): EpisodeQuality[K][] => rows.map((r) => r.quality[k]);
+  fields.push(['reins/dropped_steps', i64Vector(q('droppedSteps'))]);
+  fields.push(['reins/repeated_frames', i64Vector(q('repeatedFrames'))]);
+  fields.push(['reins/blank_frames', i64Vector(q('blankFrames'))]);
+  fields.push(['reins/achieved_fps', arrow.vectorFromArray(q('achievedFps').map((v) => (Number.isFinite(v) ? v : null)), f64())]);
+  fields.push(['reins/timestamp_drift_s', arrow.vectorFromArray(q('timestampDriftS').map((v) => (Number.isFinite(v) ? v : null)), f64())]);
+  fields.push(['reins/intervention_frames', i64Vector(q('interventionFrames'))]);
+  fields.push(['reins/takeovers', i64Vector(q('takeovers'))]);
+  fields.push(['reins/success', arrow.vectorFromArray(q('success'), new arrow.Bool())]);
   return toParquet(fields);
 }
 
@@ -199,7 +237,24 @@ export function decodeEpisodesTable(bytes: Uint8Array): EpisodeMeta[] {
       }
       stats[feat] = fs;
     }
+    const opt = (k: string): number => {
+      const v = columns[k]?.[i];
+      return v === null || v === undefined ? NaN : Number(v);
+    };
+    const cnt = (k: string): number => (Number.isFinite(opt(k)) ? opt(k) : 0);
+    const success = columns['reins/success']?.[i];
     out.push({
+      id: String(columns['reins/episode_id']?.[i] ?? ''),
+      quality: {
+        droppedSteps: cnt('reins/dropped_steps'),
+        repeatedFrames: cnt('reins/repeated_frames'),
+        blankFrames: cnt('reins/blank_frames'),
+        achievedFps: opt('reins/achieved_fps'),
+        timestampDriftS: opt('reins/timestamp_drift_s'),
+        interventionFrames: cnt('reins/intervention_frames'),
+        takeovers: cnt('reins/takeovers'),
+        success: typeof success === 'boolean' ? success : null,
+      },
       episodeIndex: n('episode_index'),
       tasks: (columns.tasks?.[i] as string[] | undefined) ?? [],
       length: n('length'),

@@ -179,9 +179,39 @@ test('service: missing camera frames repeat the last one (counted), review gives
   assert.equal(r.videos.wrist!.toS, 12 / 30);
   const ann = await readRows(join(root, 'annotations/chunk-000/file-000.parquet'));
   assert.equal(ann[1]!['capture_time/wrist'], null);
-  assert.deepEqual(svc.listEpisodes(), [{ index: 0, length: 12, task: TASK_A, durationS: 12 / 30 }]);
+  const [listed] = svc.listEpisodes();
+  assert.deepEqual({ ...listed, quality: undefined, warnings: undefined }, { index: 0, length: 12, task: TASK_A, durationS: 12 / 30, quality: undefined, warnings: undefined });
+  // a repeated frame is a lost frame: counted in the episode's metadata and warned about in the list
+  assert.equal(listed!.quality.repeatedFrames, 4);
+  assert.equal(listed!.quality.blankFrames, 0);
+  assert.equal(listed!.quality.interventionFrames, 5); // t % 10 < 3: frames 0, 1, 2, 10, 11
+  assert.equal(listed!.quality.takeovers, 2);
+  assert.ok(listed!.warnings.includes('4 repeated camera frame(s)'), listed!.warnings.join('; '));
   await assert.rejects(svc.deleteEpisode(5), (e: Error & { code?: string }) => e.code === 'not_found');
   assert.deepEqual(await svc.deleteEpisode(0), []);
   const v = await verifyDataset(root);
   assert.equal(v.info.total_episodes, 0);
+});
+
+test('deleting the only episode of a task removes the task; later task indices move down', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const rec = new DatasetRecorder(ds);
+  const tasks = [TASK_A, TASK_B, 'stack the cubes', TASK_A];
+  for (let e = 0; e < tasks.length; e++) {
+    await rec.startEpisode(tasks[e]!);
+    await feedEpisode(rec, 6, e, CAMS);
+    await rec.endEpisode();
+  }
+  await ds.deleteEpisode(1);
+  await rec.close();
+  // pyread.py: pandas index == tasks, every task used, task_index of each episode matches its text
+  const v = await verifyDataset(root);
+  assert.deepEqual(v.tasks, [TASK_A, 'stack the cubes']);
+  assert.deepEqual(v.episodes.map((e) => e.tasks), [[TASK_A], ['stack the cubes'], [TASK_A]]);
+  const ds2 = await LeRobotDataset.open(root);
+  assert.deepEqual(ds2.tasks, [TASK_A, 'stack the cubes']);
+  assert.deepEqual(Array.from((await ds2.readEpisode(1)).columns.taskIndex, Number), [1, 1, 1, 1, 1, 1]);
+  await ds2.close();
 });
