@@ -50,7 +50,8 @@ export const invokeSchemas = {
   'calibration.cancel': z.object({}).strict(),
   'dataset.open': z
     .object({
-      root: path,
+      /** Folder that holds <repoId>/; default: the session's datasetsRoot (<REINS_HOME or ~/.reins>/datasets). */
+      root: path.optional(),
       repoId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/),
       fps: z.number().int().min(1).max(120),
       task: z.string().min(1).max(500),
@@ -117,6 +118,8 @@ export interface SessionSnapshot {
   policy: PolicyStatus;
   problems: Problem[];
   dataset?: DatasetStatus;
+  /** Where datasets go unless the operator picks another folder: <REINS_HOME or ~/.reins>/datasets. */
+  datasetsRoot?: string;
 }
 
 export interface Telemetry {

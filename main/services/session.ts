@@ -213,6 +213,7 @@ export class ConsoleSession {
       policy,
       problems: [...this.problems.values()],
       ...(this.recording.status().dataset ? { dataset: this.datasetStatus() } : {}),
+      datasetsRoot: this.datasetsRoot,
     };
   }
 
@@ -530,9 +531,14 @@ export class ConsoleSession {
     }
   }
 
-  /** The dataset folder is <root>/<repoId>, as LeRobot lays out $HF_LEROBOT_HOME/<repo_id>. */
-  private async openDataset(a: { root: string; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
-    const folder = join(a.root, a.repoId);
+  /** The default root of datasets: <REINS_HOME or ~/.reins>/datasets. */
+  get datasetsRoot(): string {
+    return join(this.home, 'datasets');
+  }
+
+  /** The dataset folder is <root>/<repoId>, as LeRobot lays out $HF_LEROBOT_HOME/<repo_id>; root defaults to datasetsRoot. */
+  private async openDataset(a: { root?: string | undefined; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
+    const folder = join(a.root === undefined || a.root.trim() === '' ? this.datasetsRoot : a.root, a.repoId);
     const summary = a.create
       ? await this.recording.createDataset({
           root: folder,

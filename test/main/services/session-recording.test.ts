@@ -208,3 +208,20 @@ test('reopening a dataset with other cameras or another rate is refused, naming 
   assert.match(r.error.message, /camera "front": the dataset records 64x64, the camera gives 96x64/);
   await b.stop();
 });
+
+test('without a root folder, datasets go to <REINS_HOME>/datasets, which the snapshot names', async () => {
+  const { existsSync } = await import('node:fs');
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const s = new ConsoleSession({ seed: 2, cameraWidth: 64, cameraHeight: 64, homeDir: home });
+  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  try {
+    assert.equal(s.snapshot().datasetsRoot, join(home, 'datasets'));
+    const r = await conn.invoke('dataset.open', { repoId: 'lab/default', fps: 30, task: 't', create: true });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal((r.value as DatasetStatus).root, join(home, 'datasets', 'lab/default'));
+    assert.ok(existsSync(join(home, 'datasets/lab/default/meta/info.json')));
+    await conn.invoke('dataset.close', {});
+  } finally {
+    await s.stop();
+  }
+});
