@@ -96,6 +96,7 @@ export class DatasetRecorder implements StepSink {
   private recentTimes: number[] = [];
   private lastRateWarn = -Infinity;
   private lastDropWarn = -Infinity;
+  private lastRepeatWarn = -Infinity;
   private writableWaiters: (() => void)[] = [];
   readonly queueCapacity: number;
   private readonly opts: RecorderOptions;
@@ -155,6 +156,7 @@ export class DatasetRecorder implements StepSink {
     this.failure = undefined;
     this.recentTimes = [];
     this.lastSyncMs = -Infinity;
+    this.lastRepeatWarn = -Infinity;
     this.state = 'recording';
   }
 
@@ -262,6 +264,10 @@ export class DatasetRecorder implements StepSink {
         cameraTimesMs[cam.key] = null;
         const last = this.lastFrames.get(cam.key);
         data = last ?? new Uint8Array(cam.width * cam.height * 3);
+        if (step.observation.timeMs - this.lastRepeatWarn > 2000) {
+          this.lastRepeatWarn = step.observation.timeMs;
+          this.problem('recorder:repeated', 'warning', `Camera "${cam.key}" had no new frame for a step: ${last ? 'the previous frame was written again' : 'a black frame was written'} (${this.missing} such frame(s) in this episode, counted as dropped and kept in the episode's metadata).`, 'Lower the camera size or fps, or close other programs.');
+        }
         if (f && !fits && !this.sizeWarned.has(cam.key)) {
           this.sizeWarned.add(cam.key);
           this.problem(`recorder:size:${cam.key}`, 'error', `Camera "${cam.key}" delivers ${f.width}x${f.height} frames but the dataset records ${cam.width}x${cam.height}: its frames are not recorded (${last ? 'the last good frame is repeated' : 'black frames are written'}) and the episode is marked.`, 'Discard this episode and set the camera to the dataset\'s size, or record into a new dataset.');

@@ -215,3 +215,46 @@ test('deleting the only episode of a task removes the task; later task indices m
   assert.deepEqual(Array.from((await ds2.readEpisode(1)).columns.taskIndex, Number), [1, 1, 1, 1, 1, 1]);
   await ds2.close();
 });
+
+test('honest capture figures: a repeated camera frame is a lost frame; slow capture and drift are kept per episode', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const problems: string[] = [];
+  const rec = new DatasetRecorder(ds, { onProblem: (p) => problems.push(p.id) });
+  // episode 0: 30 fps dataset, the loop runs at 20 Hz and the front camera repeats every other frame
+  // (the same frame object, same seq, as a camera that has nothing new returns it); the wrist
+  // camera delivers nothing on the first two steps (black frames)
+  await rec.startEpisode(TASK_A);
+  let prev = syntheticStep(0, 0, CAMS, 20);
+  for (let i = 0; i < 40; i++) {
+    const s = syntheticStep(i, 0, CAMS, 20);
+    if (i % 2 === 1) s.observation.images.front = prev.observation.images.front;
+    if (i < 2) delete s.observation.images.wrist;
+    prev = s;
+    await rec.whenWritable();
+    rec.onStep(s);
+  }
+  const sum = await rec.endEpisode();
+  const live = rec.status(); // what the panel shows for the episode just recorded
+  assert.equal(sum.quality.repeatedFrames, 20);
+  assert.equal(sum.quality.blankFrames, 2);
+  assert.equal(sum.quality.droppedSteps, 0);
+  assert.ok(Math.abs(sum.quality.achievedFps - 20) < 1e-6, `achieved ${sum.quality.achievedFps}`);
+  assert.ok(Math.abs(sum.quality.timestampDriftS - (39 / 20 - 39 / 30)) < 1e-6, `drift ${sum.quality.timestampDriftS}`);
+  assert.equal(live.lostFrames, 22);
+  assert.ok(problems.includes('recorder:repeated'));
+  assert.deepEqual(sum.warnings, ['20 repeated camera frame(s)', '2 black camera frame(s)', 'recorded at 20.0 fps, below 30', `timestamps drift ${(39 / 20 - 39 / 30).toFixed(2)} s from the recording clock`]);
+  // episode 1: clean, real time
+  await rec.startEpisode(TASK_A);
+  await feedEpisode(rec, 30, 1, CAMS);
+  const clean = await rec.endEpisode();
+  assert.deepEqual(clean.warnings, []);
+  await rec.close();
+  // the figures are in the committed metadata and survive a reopen
+  const ds2 = await LeRobotDataset.open(root);
+  assert.deepEqual(ds2.episodes.map((e) => [e.quality.repeatedFrames, e.quality.blankFrames]), [[20, 2], [0, 0]]);
+  await ds2.close();
+  const v = await verifyDataset(root);
+  assert.deepEqual(v.episodes.map((e) => Number(e['reins/repeated_frames'])), [20, 0]);
+});
