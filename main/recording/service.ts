@@ -122,7 +122,7 @@ export interface ReplayEpisode {
 }
 
 export interface RecordingStatus {
-  dataset: { root: string; totalEpisodes: number; totalFrames: number } | null;
+  dataset: { root: string; totalEpisodes: number; totalFrames: number; openEpisode: OpenEpisodeInfo | null } | null;
   recorder: RecorderStatus | null;
 }
 
@@ -134,6 +134,8 @@ export class RecordingService {
   private ds?: LeRobotDataset;
   private rec?: DatasetRecorder;
   private task: string | null = null;
+  /** The interrupted episode as last read from disk (status() is synchronous and polled often). */
+  private pending: OpenEpisodeInfo | null = null;
   private readonly opts: RecordingServiceOptions;
   /** Attach once to the loop; forwards steps to the current recorder. */
   readonly sink: StepSink = { onStep: (s: StepRecord) => this.rec?.onStep(s) };
@@ -179,6 +181,7 @@ export class RecordingService {
 
   /** Closes the dataset; an episode in progress is saved unless save is false. */
   async closeDataset(opts: { save?: boolean } = {}): Promise<void> {
+    this.pending = null;
     await this.rec?.close(opts);
     this.rec = undefined;
     this.ds = undefined;
@@ -224,7 +227,8 @@ export class RecordingService {
     const { ds, rec } = this.need();
     const st = rec.status().state;
     if (st === 'recording' || st === 'saving') return null;
-    return (await ds.openEpisode()) ?? null;
+    this.pending = (await ds.openEpisode()) ?? null;
+    return this.pending;
   }
 
   setTask(task: string): void {
@@ -310,17 +314,19 @@ export class RecordingService {
   async recover(): Promise<EpisodeInfo | null> {
     const { rec } = this.need();
     const m = await rec.recover();
+    this.pending = null;
     if (!m) return null;
     return this.episodeInfo(m);
   }
 
-  discardOpen(): Promise<void> {
-    return this.need().rec.discardOpen();
+  async discardOpen(): Promise<void> {
+    await this.need().rec.discardOpen();
+    this.pending = null;
   }
 
   status(): RecordingStatus {
     if (!this.ds || !this.rec) return { dataset: null, recorder: null };
-    return { dataset: { root: this.ds.root, totalEpisodes: this.ds.episodes.length, totalFrames: this.ds.totalFrames }, recorder: this.rec.status() };
+    return { dataset: { root: this.ds.root, totalEpisodes: this.ds.episodes.length, totalFrames: this.ds.totalFrames, openEpisode: this.pending }, recorder: this.rec.status() };
   }
 
   /** For producers in simulated time: resolves when the recorder's queue has room. */

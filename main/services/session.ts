@@ -496,7 +496,8 @@ export class ConsoleSession {
       dropped: r?.lostFrames ?? 0,
       ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total } } : {}),
       ...(r && Number.isFinite(r.achievedFps) ? { achievedFps: r.achievedFps } : {}),
-      ...(summary?.openEpisode ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: summary.openEpisode.frames } } : {}),
+      // the interrupted episode stays reported in every status (telemetry emits one 4 times a second) until recovered or discarded
+      ...((summary?.openEpisode ?? st.dataset?.openEpisode) ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: (summary?.openEpisode ?? st.dataset?.openEpisode)!.frames } } : {}),
     };
   }
 

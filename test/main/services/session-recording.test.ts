@@ -173,6 +173,8 @@ test('the console reopens its own dataset: open → append → recover, all thro
     const opened = await c.call<DatasetStatus>('dataset.open', { root: parent, repoId: 'lab/takeovers', fps: 30, task, create: false });
     assert.equal(opened.episodes, 2, 'one recorded, one appended');
     assert.ok(opened.openEpisode && opened.openEpisode.frames > 0, 'the interrupted episode is offered');
+    // and stays offered in the status the telemetry emits 4 times a second
+    assert.deepEqual(c.s.datasetStatus().openEpisode, opened.openEpisode);
     const rec = await c.call<DatasetStatus>('dataset.recover', { action: 'recover' });
     assert.equal(rec.episodes, 3);
     assert.equal(rec.openEpisode, undefined);
