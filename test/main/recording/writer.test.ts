@@ -258,3 +258,30 @@ test('honest capture figures: a repeated camera frame is a lost frame; slow capt
   const v = await verifyDataset(root);
   assert.deepEqual(v.episodes.map((e) => Number(e['reins/repeated_frames'])), [20, 0]);
 });
+
+test('ending an episode reports its save progress (tables, each camera, commit) until it is committed', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const rec = new DatasetRecorder(ds);
+  await rec.startEpisode(TASK_A);
+  await feedEpisode(rec, 15, 0, CAMS);
+  const seen: string[] = [];
+  let polling = true;
+  const poll = (): void => {
+    const s = rec.status();
+    if (s.saving) {
+      const k = `${s.state}:${s.saving.step}:${s.saving.done}/${s.saving.total}`;
+      if (seen[seen.length - 1] !== k) seen.push(k);
+    }
+    if (polling) setImmediate(poll);
+  };
+  poll();
+  await rec.endEpisode();
+  polling = false;
+  assert.ok(seen.length >= 2, seen.join(' '));
+  assert.ok(seen.every((k) => k.startsWith('saving:')), seen.join(' '));
+  assert.ok(seen.some((k) => k.includes(':videos:')) && seen.some((k) => k.includes(':commit:')), seen.join(' '));
+  assert.equal(rec.status().saving, undefined);
+  await rec.close();
+});
