@@ -155,6 +155,9 @@ export class LeRobotDataset {
     }
     const expected = Object.keys(buildFeatures(config));
     const actual = Object.keys(info.features);
+    if (info.features.capture_time?.dtype === 'float64') {
+      throw new ReinsError('recording_error', `${root} was recorded by an earlier Reins (capture_time float64, and task metadata pyarrow cannot see): LeRobot's loader rejects it, and Reins does not append to it. Record into a new dataset.`);
+    }
     if (expected.length !== actual.length || expected.some((k) => !(k in info.features))) {
       throw new ReinsError('recording_error', `${root} was not written by Reins (features ${actual.join(', ')}); Reins can read it but not append to it.`);
     }

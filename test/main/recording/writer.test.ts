@@ -285,3 +285,16 @@ test('ending an episode reports its save progress (tables, each camera, commit) 
   assert.equal(rec.status().saving, undefined);
   await rec.close();
 });
+
+test('a dataset from an earlier Reins (capture_time float64) is refused for appending with the reason', async (t) => {
+  const { writeFileSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  await ds.close();
+  const info = JSON.parse(readFileSync(join(root, 'meta/info.json'), 'utf8'));
+  delete info.features.capture_time_us;
+  info.features.capture_time = { dtype: 'float64', shape: [1], names: null };
+  writeFileSync(join(root, 'meta/info.json'), JSON.stringify(info));
+  await assert.rejects(LeRobotDataset.open(root), /earlier Reins \(capture_time float64.*Record into a new dataset/);
+});
