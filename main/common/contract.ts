@@ -50,7 +50,8 @@ export const invokeSchemas = {
   'calibration.cancel': z.object({}).strict(),
   'dataset.open': z
     .object({
-      root: path,
+      /** Folder that holds <repoId>/; default: the session's datasetsRoot (<REINS_HOME or ~/.reins>/datasets). */
+      root: path.optional(),
       repoId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/),
       fps: z.number().int().min(1).max(120),
       task: z.string().min(1).max(500),
@@ -119,6 +120,8 @@ export interface SessionSnapshot {
   policy: PolicyStatus;
   problems: Problem[];
   dataset?: DatasetStatus;
+  /** Where datasets go unless the operator picks another folder: <REINS_HOME or ~/.reins>/datasets. */
+  datasetsRoot?: string;
 }
 
 export interface Telemetry {
@@ -154,9 +157,31 @@ export interface DatasetStatus {
   episodeIndex?: number;
   episodeFrames?: number;
   episodeSeconds?: number;
+  /** Frames of the current episode that are not fresh captures: steps the recorder dropped plus camera frames repeated (a repeated frame is a dropped frame). */
   dropped: number;
   achievedFps?: number;
   openEpisode?: { index: number; frames: number };
+  /** While the ended episode is being saved: parts done of total (tables, one per camera, commit). */
+  saving?: { done: number; total: number };
+}
+
+/** One row of the episode list: the capture figures kept in the episode's metadata. */
+export interface EpisodeListItem {
+  index: number;
+  length: number;
+  task: string;
+  seconds: number;
+  /** Steps dropped + camera frames repeated or black. */
+  lostFrames: number;
+  achievedFps: number | null;
+  /** Recording-clock span minus timestamp span, seconds (> 0: the data runs slow against real time). */
+  driftS: number | null;
+  interventionFrames: number;
+  takeovers: number;
+  /** Task outcome where known (simulator); null otherwise. */
+  success: boolean | null;
+  /** Why the episode is not real-time clean (empty when it is). */
+  warnings: string[];
 }
 
 export interface FramePacket {
@@ -200,7 +225,7 @@ export interface InvokeResults {
   'dataset.endEpisode': DatasetStatus;
   'dataset.discardEpisode': DatasetStatus;
   'dataset.close': { closed: boolean };
-  'dataset.episodes': { index: number; length: number; task: string; seconds: number }[];
+  'dataset.episodes': EpisodeListItem[];
   'dataset.episode': { index: number; fps: number; names: string[]; state: number[][]; action: number[][]; intervention: boolean[]; videos: Record<string, { url: string; fromS: number; toS: number }> };
   'dataset.deleteEpisode': DatasetStatus;
   'dataset.recover': DatasetStatus;

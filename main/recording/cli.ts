@@ -13,7 +13,7 @@
  * path, labelled with the expert's correction.
  * The last line printed is one JSON object (the summary).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_FAMILIES, type TaskFamily } from '../../drivers/sim';
 import { runExpertEpisode } from '../../drivers/sim/expertEpisode';
@@ -92,6 +92,17 @@ function parseArgs(argv: string[]): Args {
   return a as Args;
 }
 
+/** The options a --resume of this dataset needs, read from its info.json. */
+function resumeHint(out: string): string {
+  try {
+    const info = JSON.parse(readFileSync(join(out, 'meta/info.json'), 'utf8')) as { fps: number; features: Record<string, { dtype: string; shape: number[] }> };
+    const cam = Object.values(info.features).find((f) => f.dtype === 'video');
+    return `--fps ${info.fps}${cam ? ` --size ${cam.shape[1]}x${cam.shape[0]}` : ''}`;
+  } catch {
+    return 'see meta/info.json';
+  }
+}
+
 const JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
 
 export interface RecordSummary {
@@ -114,8 +125,13 @@ export async function recordFromSim(args: Args, log: (s: string) => void = (s) =
   ];
   if (existsSync(join(args.out, 'meta/info.json'))) {
     if (!args.resume) throw new Error(`${args.out} already holds a dataset; pass --resume to append to it`);
-    const s = await svc.openDataset({ root: args.out });
-    if (s.fps !== args.fps) throw new Error(`the dataset records at ${s.fps} fps; pass --fps ${s.fps}`);
+    // refused (lock released) unless fps, camera sizes and joints are the dataset's: frames of
+    // another size would otherwise be written as repeated or black frames
+    const s = await svc.openDataset({ root: args.out, expect: { fps: args.fps, cameras: cams, jointNames: JOINTS } }).catch((err: unknown) => {
+      const d = (err as { details?: { differences?: string[] } }).details?.differences;
+      if (!d) throw err;
+      throw new Error(`cannot --resume ${args.out}: ${d.join('; ')}. Pass the dataset's settings (${resumeHint(args.out)}).`);
+    });
     if (s.openEpisode) {
       log(`recovering the interrupted episode (${s.openEpisode.frames} frames)`);
       await svc.recover();
@@ -155,6 +171,7 @@ export async function recordFromSim(args: Args, log: (s: string) => void = (s) =
       const tick = ep.ticks;
       simSeconds += tick / args.fps;
       if (ep.success) {
+        svc.setOutcome(true);
         const s = await svc.endEpisode();
         kept.push({ seed, episode: s.index, frames: s.length });
         log(`episode ${s.index}: seed ${seed}, "${task}", ${s.length} frames (${(s.length / args.fps).toFixed(1)} s) kept`);

@@ -36,17 +36,21 @@ import {
   type DatasetConfig,
   type InfoJson,
 } from './features';
-import { buildColumns, columnStats, decodeJournal, orderStatsByFeatures, ANNOTATION_COLUMNS, ANNOTATION_FIELDS, type EpisodeColumns, type FrameRow } from './episode';
+import { buildColumns, columnStats, decodeJournal, episodeQuality, orderStatsByFeatures, ANNOTATION_COLUMNS, ANNOTATION_FIELDS, type EpisodeColumns, type FrameRow } from './episode';
 import { decodeColumns, decodeEpisodesTable, decodeTasksTable, encodeAnnotationsTable, encodeDataTable, encodeEpisodesTable, encodeTasksTable, type EpisodeMeta } from './parquet';
 import { aggregateStats, orderedStats, vectorStats, ImageStatsAccumulator, type FeatureStats, type StatsMap } from './stats';
-import { atomicWrite, durableRename, exists, ioError, isTmpName, tmpName } from './fsutil';
+import { atomicWrite, durableRename, exists, fsyncPath, ioError, isTmpName } from './fsutil';
 import { countDecodableFrames, ffmpegBin, remuxEpisode } from './encoder';
 
 export const STAGING_DIR = '.reins/open-episode';
+/** An episode's files are written here and moved into data/, annotations/ and videos/ only just before the commit. */
+const COMMIT_DIR = '.reins/commit';
 const LOCK_FILE = '.reins/lock';
 const REINS_META = 'meta/reins.json';
 
 export interface StagedEpisodeManifest {
+  /** Random id, stored with the committed episode: recovery drops a staging folder whose episode is already committed. */
+  id?: string;
   task: string;
   startedAt: string; // ISO wall-clock time
   fps: number;
@@ -63,11 +67,24 @@ export interface OpenEpisodeInfo {
 
 export interface FinishedEpisode {
   task: string;
+  /** The staged episode's id (StagedEpisodeManifest.id). */
+  id?: string;
+  /** Steps the recorder dropped (queue full); the other capture figures come from the rows. */
+  droppedSteps?: number;
+  /** Task outcome where known (the simulator). */
+  success?: boolean | null;
   rows: readonly FrameRow[];
   /** Per camera key: staged fragmented mp4 and how many frames it holds. */
   videos: Record<string, { staged: string; frames: number }>;
   /** Per camera key: image stats (ImageStatsAccumulator.result()). */
   imageStats: Record<string, FeatureStats>;
+}
+
+/** Where a save stands: tables written, videos remuxed (one step per camera), commit, done. */
+export interface SaveProgress {
+  step: 'tables' | 'videos' | 'commit' | 'done';
+  done: number;
+  total: number;
 }
 
 export interface EpisodeData {
@@ -138,6 +155,9 @@ export class LeRobotDataset {
     }
     const expected = Object.keys(buildFeatures(config));
     const actual = Object.keys(info.features);
+    if (info.features.capture_time?.dtype === 'float64') {
+      throw new ReinsError('recording_error', `${root} was recorded by an earlier Reins (capture_time float64, and task metadata pyarrow cannot see): LeRobot's loader rejects it, and Reins does not append to it. Record into a new dataset.`);
+    }
     if (expected.length !== actual.length || expected.some((k) => !(k in info.features))) {
       throw new ReinsError('recording_error', `${root} was not written by Reins (features ${actual.join(', ')}); Reins can read it but not append to it.`);
     }
@@ -152,6 +172,8 @@ export class LeRobotDataset {
         if (e.episodeIndex !== i) throw new ReinsError('recording_error', `Episode table of ${root} is inconsistent: row ${i} holds episode ${e.episodeIndex}.`);
       });
       await ds.collectGarbage();
+      await ds.repairTasks();
+      await ds.dropCommittedStaging();
       const totals = ds.totals();
       if (info.total_episodes !== totals.episodes || info.total_frames !== totals.frames || info.total_tasks !== totals.tasks || !(await exists(join(root, 'meta/stats.json')))) {
         await ds.writeSummaryMeta(); // a crash hit between the commit and the info/stats rewrite
@@ -223,28 +245,58 @@ export class LeRobotDataset {
     return max + 1;
   }
 
-  /** The interrupted episode left by a crash, if any. */
-  async openEpisode(): Promise<OpenEpisodeInfo | undefined> {
-    const dir = this.stagingDir();
-    let manifest: StagedEpisodeManifest;
+  private async readManifest(): Promise<StagedEpisodeManifest | undefined> {
     try {
-      manifest = JSON.parse(await fsp.readFile(join(dir, 'episode.json'), 'utf8')) as StagedEpisodeManifest;
+      return JSON.parse(await fsp.readFile(join(this.stagingDir(), 'episode.json'), 'utf8')) as StagedEpisodeManifest;
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * A staging folder whose episode is already committed (a kill between the commit and the
+   * folder's removal) is removed: recovering it again would duplicate the episode.
+   */
+  private async dropCommittedStaging(): Promise<boolean> {
+    const m = await this.readManifest();
+    if (!m?.id || !this.eps.some((e) => e.id === m.id)) return false;
+    await fsp.rm(this.stagingDir(), { recursive: true, force: true });
+    return true;
+  }
+
+  /** The interrupted episode left by a crash, if any. */
+  async openEpisode(): Promise<OpenEpisodeInfo | undefined> {
+    const dir = this.stagingDir();
+    const manifest = await this.readManifest();
+    if (!manifest || (await this.dropCommittedStaging())) return undefined;
     const journal = await fsp.readFile(join(dir, 'frames.ndjson'), 'utf8').catch(() => '');
     return { task: manifest.task, startedAt: manifest.startedAt, frames: decodeJournal(journal).length, cameras: manifest.cameras };
   }
 
   // ---------- writing ----------
 
-  /** Makes a finished episode durable and commits it. The dataset on disk is unchanged if this throws. */
-  async appendEpisode(ep: FinishedEpisode): Promise<EpisodeMeta> {
+  /**
+   * Makes a finished episode durable and commits it. The dataset on disk is unchanged if this throws.
+   * The episode's files are written under .reins/commit/ and moved into data/, annotations/ and
+   * videos/ only once all are durable, right before the commit (so LeRobot's loader, which loads
+   * every data/chunk-NNN/file-NNN.parquet, never sees a half-saved episode for longer than a few renames).
+   */
+  async appendEpisode(ep: FinishedEpisode, onProgress?: (p: SaveProgress) => void): Promise<EpisodeMeta> {
     const cams = this.cameraKeys;
     let n = ep.rows.length;
     for (const k of cams) n = Math.min(n, ep.videos[k]?.frames ?? 0);
     if (n === 0) throw new ReinsError('recording_error', 'The episode has no frames; nothing was saved.');
     const rows = ep.rows.slice(0, n);
+    if (ep.id && this.eps.some((e) => e.id === ep.id)) throw new ReinsError('recording_error', `This episode is already saved (episode ${this.eps.findIndex((e) => e.id === ep.id)}).`);
+    const progress = (step: SaveProgress['step'], done: number, total: number): void => {
+      try {
+        onProgress?.({ step, done, total });
+      } catch {
+        // a listener's failure must not stop the save
+      }
+    };
+    const total = 2 + cams.length;
+    progress('tables', 0, total);
 
     const episodeIndex = this.eps.length;
     const from = this.totalFrames;
@@ -255,7 +307,6 @@ export class LeRobotDataset {
     const stats = columnStats(cols);
     for (const k of cams) stats[videoKey(k)] = orderedStats(ep.imageStats[k] ?? new ImageStatsAccumulator(1, 1).result());
 
-    const written: string[] = [];
     const meta: EpisodeMeta = {
       episodeIndex,
       tasks: [ep.task],
@@ -266,44 +317,59 @@ export class LeRobotDataset {
       to: from + n,
       videos: {},
       stats: orderStatsByFeatures(stats, this.featureKeys()),
+      id: ep.id ?? '',
+      quality: episodeQuality(rows, this.config.fps, cams, ep.droppedSteps ?? rows[rows.length - 1]?.droppedSoFar ?? 0, ep.success ?? null),
     };
+    const staging = join(this.root, COMMIT_DIR);
+    const moves: [string, string][] = []; // [staged, final], relative to root
+    const placed: string[] = [];
     try {
-      await this.writeEpisodeTables(cols, chunk, file, written);
+      await fsp.rm(staging, { recursive: true, force: true });
+      await fsp.mkdir(staging, { recursive: true });
+      const features = buildFeatures(this.config);
+      const stage = async (rel: string, bytes: Uint8Array): Promise<void> => {
+        const p = join(staging, rel.replaceAll('/', '__'));
+        await atomicWrite(p, bytes);
+        moves.push([p, join(this.root, rel)]);
+      };
+      await stage(dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features)));
+      await stage(annotationsPath(chunk, file), encodeAnnotationsTable(cols, cams));
+      progress('videos', 1, total);
+      let done = 1;
       await Promise.all(
         cams.map(async (k) => {
-          const dst = join(this.root, videoPath(k, chunk, file));
-          await fsp.mkdir(join(dst, '..'), { recursive: true });
-          const tmp = tmpName(dst);
-          written.push(tmp, dst);
-          await remuxEpisode(ep.videos[k]!.staged, tmp, n, this.config.fps);
-          await durableRename(tmp, dst);
+          const rel = videoPath(k, chunk, file);
+          const p = join(staging, rel.replaceAll('/', '__'));
+          await remuxEpisode(ep.videos[k]!.staged, p, n, this.config.fps);
+          await fsyncPath(p);
+          moves.push([p, join(this.root, rel)]);
           meta.videos[videoKey(k)] = { chunk, file, from: 0, to: n / this.config.fps };
+          progress('videos', ++done, total);
         }),
       );
       meta.videos = Object.fromEntries(cams.map((k) => [videoKey(k), meta.videos[videoKey(k)]!]));
+      progress('commit', total - 1, total);
+      for (const [src, dst] of moves) {
+        await durableRename(src, dst);
+        placed.push(dst);
+      }
       if (newTasks !== this.taskList) await atomicWrite(join(this.root, 'meta/tasks.parquet'), encodeTasksTable(newTasks));
       await this.commitEpisodes([...this.eps, meta]);
     } catch (err) {
-      for (const p of written) await fsp.rm(p, { force: true }).catch(() => undefined);
+      for (const p of placed) await fsp.rm(p, { force: true }).catch(() => undefined);
+      if (newTasks !== this.taskList) await atomicWrite(join(this.root, 'meta/tasks.parquet'), encodeTasksTable(this.taskList)).catch(() => undefined);
+      await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
       throw ioError(err, 'saving the episode');
     }
     this.eps.push(meta);
     this.taskList = newTasks;
+    await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
     await this.writeSummaryMeta().catch((err: unknown) => {
       // committed already; info/stats are rebuilt on next open
       throw ioError(err, 'updating info.json');
     });
+    progress('done', total, total);
     return meta;
-  }
-
-  private async writeEpisodeTables(cols: EpisodeColumns, chunk: number, file: number, written: string[]): Promise<void> {
-    const features = buildFeatures(this.config);
-    const d = join(this.root, dataPath(chunk, file));
-    written.push(d);
-    await atomicWrite(d, encodeDataTable(cols, huggingfaceMetadata(features)));
-    const a = join(this.root, annotationsPath(chunk, file));
-    written.push(a);
-    await atomicWrite(a, encodeAnnotationsTable(cols, this.cameraKeys));
   }
 
   private async commitEpisodes(rows: EpisodeMeta[]): Promise<void> {
@@ -328,7 +394,7 @@ export class LeRobotDataset {
       extra_columns: {
         intervention: 'bool: the operator (not the policy) commanded this frame',
         control_source: { dtype: 'int64', codes: CONTROL_SOURCE_CODES },
-        capture_time: 'float64: seconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
+        capture_time_us: 'int64: microseconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
       },
       annotations: {
         path: 'annotations/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet (same chunk/file index as the data file)',
@@ -338,43 +404,102 @@ export class LeRobotDataset {
     await atomicWrite(join(this.root, REINS_META), JSON.stringify(doc, null, 2));
   }
 
-  /** Removes an episode; later episodes move down by one, the dataset is rewritten consistently. */
+  /**
+   * tasks.parquet as the committed episodes say (each episode's task text and its task_index,
+   * from its stats): a crash between writing tasks.parquet and committing the episodes table
+   * (append: a new task; delete: a task removed) is repaired here.
+   */
+  private async repairTasks(): Promise<void> {
+    const byIndex = new Map<number, string>();
+    for (const e of this.eps) {
+      const ti = Number((e.stats.task_index?.min as number[] | undefined)?.[0]);
+      const text = e.tasks[0];
+      if (!Number.isInteger(ti) || text === undefined) return; // not derivable: leave the file as it is
+      byIndex.set(ti, text);
+    }
+    const tasks: string[] = [];
+    for (let i = 0; i < byIndex.size; i++) {
+      const t = byIndex.get(i);
+      if (t === undefined) return;
+      tasks.push(t);
+    }
+    if (tasks.length === this.taskList.length && tasks.every((t, i) => t === this.taskList[i])) return;
+    this.taskList = tasks;
+    await atomicWrite(join(this.root, 'meta/tasks.parquet'), encodeTasksTable(tasks));
+  }
+
+  /**
+   * Removes an episode; later episodes move down by one and a task no episode uses any more
+   * leaves tasks.parquet. Rewritten data files are staged under .reins/commit/ and get new file
+   * indices; the episodes table is committed atomically; then the old files are removed.
+   */
   async deleteEpisode(index: number): Promise<void> {
     if (!Number.isInteger(index) || index < 0 || index >= this.eps.length) {
       throw new ReinsError('not_found', `There is no episode ${index} (the dataset has ${this.eps.length}).`);
     }
     const del = this.eps[index]!;
-    const cams = this.cameraKeys;
+    const remaining = this.eps.filter((_, i) => i !== index);
+    const used = new Set(remaining.flatMap((e) => e.tasks));
+    const newTasks = this.taskList.filter((t) => used.has(t));
     const oldFiles: string[] = [...this.episodeFiles(del)];
-    const written: string[] = [];
-    const next: EpisodeMeta[] = this.eps.slice(0, index);
+    const staging = join(this.root, COMMIT_DIR);
+    const moves: [string, string][] = [];
+    const placed: string[] = [];
+    const next: EpisodeMeta[] = [];
     let seq = this.nextSeq();
+    let from = 0;
     try {
-      for (const e of this.eps.slice(index + 1)) {
+      await fsp.rm(staging, { recursive: true, force: true });
+      await fsp.mkdir(staging, { recursive: true });
+      const features = buildFeatures(this.config);
+      for (const [i, e] of remaining.entries()) {
+        const task = e.tasks[0] ?? '';
+        const oldTi = this.taskList.indexOf(task);
+        const newTi = newTasks.indexOf(task);
+        if (i === e.episodeIndex && oldTi === newTi) {
+          next.push(e);
+          from += e.length;
+          continue;
+        }
         const data = await this.readColumns(e);
-        const newIndex = e.episodeIndex - 1;
-        const from = e.from - del.length;
         const cols: EpisodeColumns = {
           ...data,
-          episodeIndex: data.episodeIndex.map(() => BigInt(newIndex)),
-          index: data.index.map((_, i) => BigInt(from + i)),
+          episodeIndex: data.episodeIndex.map(() => BigInt(i)),
+          index: data.index.map((_, k) => BigInt(from + k)),
+          taskIndex: data.taskIndex.map(() => BigInt(newTi)),
         };
         const { chunk, file } = chunkFile(seq++);
-        await this.writeEpisodeTables(cols, chunk, file, written);
+        for (const [rel, bytes] of [
+          [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features))],
+          [annotationsPath(chunk, file), encodeAnnotationsTable(cols, this.cameraKeys)],
+        ] as const) {
+          const p = join(staging, rel.replaceAll('/', '__'));
+          await atomicWrite(p, bytes);
+          moves.push([p, join(this.root, rel)]);
+        }
         oldFiles.push(join(this.root, dataPath(e.dataChunk, e.dataFile)), join(this.root, annotationsPath(e.dataChunk, e.dataFile)));
         const stats: StatsMap = { ...e.stats };
         stats.episode_index = vectorStats(Float64Array.from(cols.episodeIndex, Number), cols.length, 1);
         stats.index = vectorStats(Float64Array.from(cols.index, Number), cols.length, 1);
-        next.push({ ...e, episodeIndex: newIndex, from, to: from + e.length, dataChunk: chunk, dataFile: file, stats: orderStatsByFeatures(stats, this.featureKeys()) });
+        stats.task_index = vectorStats(Float64Array.from(cols.taskIndex, Number), cols.length, 1);
+        next.push({ ...e, episodeIndex: i, from, to: from + e.length, dataChunk: chunk, dataFile: file, stats: orderStatsByFeatures(stats, this.featureKeys()) });
+        from += e.length;
+      }
+      for (const [src, dst] of moves) {
+        await durableRename(src, dst);
+        placed.push(dst);
       }
       await this.commitEpisodes(next);
     } catch (err) {
-      for (const p of written) await fsp.rm(p, { force: true }).catch(() => undefined);
+      for (const p of placed) await fsp.rm(p, { force: true }).catch(() => undefined);
+      await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
       throw ioError(err, `deleting episode ${index}`);
     }
     this.eps = next;
+    await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (newTasks.length !== this.taskList.length) await atomicWrite(join(this.root, 'meta/tasks.parquet'), encodeTasksTable(newTasks));
+    this.taskList = newTasks;
     await this.writeSummaryMeta();
-    void cams;
     for (const p of oldFiles) await fsp.rm(p, { force: true }).catch(() => undefined);
   }
 
@@ -408,6 +533,7 @@ export class LeRobotDataset {
       }
     };
     for (const top of ['data', 'videos', 'annotations', 'meta']) await walk(top);
+    await fsp.rm(join(this.root, COMMIT_DIR), { recursive: true, force: true });
   }
 
   // ---------- reading back ----------
@@ -436,7 +562,7 @@ export class LeRobotDataset {
       action: flat(d.action!),
       intervention: pick.map((r) => Boolean(d.intervention?.[r])),
       controlSource: big(d.control_source),
-      captureTime: Float64Array.from(pick, (r) => Number(d.capture_time?.[r] ?? NaN)),
+      captureTimeUs: big(d.capture_time_us),
       timestamp: Float32Array.from(pick, (r) => Number(d.timestamp![r])),
       frameIndex: big(d.frame_index),
       episodeIndex: big(d.episode_index),
@@ -481,7 +607,10 @@ export class LeRobotDataset {
     }
     const imageStats: Record<string, FeatureStats> = {};
     for (const cam of this.config.cameras) imageStats[cam.key] = await imageStatsFromVideo(videos[cam.key]!.staged, n, cam.width, cam.height);
-    const meta = await this.appendEpisode({ task: open.task, rows: rows.slice(0, n), videos, imageStats });
+    const manifest = await this.readManifest();
+    const fin: FinishedEpisode = { task: open.task, rows: rows.slice(0, n), videos, imageStats };
+    if (manifest?.id) fin.id = manifest.id;
+    const meta = await this.appendEpisode(fin);
     await fsp.rm(dir, { recursive: true, force: true });
     return meta;
   }

@@ -6,6 +6,7 @@
 import type { ControlSource, ReasoningFields } from '../common/types';
 import { CONTROL_SOURCE_CODES, CONTROL_SOURCE_NAMES, videoKey } from './features';
 import { vectorStats, type FeatureStats, type StatsMap } from './stats';
+import type { EpisodeQuality } from './parquet';
 
 export interface FrameRow {
   state: number[];
@@ -17,6 +18,8 @@ export interface FrameRow {
   source: ControlSource;
   intervention: boolean;
   reasoning?: ReasoningFields;
+  /** Steps dropped by the recorder's queue so far in this episode (cumulative; journal only). */
+  droppedSoFar?: number;
 }
 
 export const ANNOTATION_FIELDS = ['task', 'plan', 'subtask', 'move', 'gripper', 'visibleObjects'] as const;
@@ -38,8 +41,8 @@ export interface EpisodeColumns {
   action: Float32Array;
   intervention: boolean[];
   controlSource: BigInt64Array;
-  /** Seconds since the episode's first step, on the real (or simulated) clock. */
-  captureTime: Float64Array;
+  /** Microseconds since the episode's first step, on the real (or simulated) clock. */
+  captureTimeUs: BigInt64Array;
   timestamp: Float32Array;
   frameIndex: BigInt64Array;
   episodeIndex: BigInt64Array;
@@ -106,7 +109,7 @@ export function buildColumns(
   const t0 = n > 0 ? rows[0]!.timeMs : 0;
   const state = new Float32Array(n * dim);
   const action = new Float32Array(n * dim);
-  const captureTime = new Float64Array(n);
+  const captureTimeUs = new BigInt64Array(n);
   const timestamp = new Float32Array(n);
   const frameIndex = new BigInt64Array(n);
   const episodeIdx = new BigInt64Array(n);
@@ -120,7 +123,7 @@ export function buildColumns(
     const r = rows[i]!;
     state.set(r.state, i * dim);
     action.set(r.action, i * dim);
-    captureTime[i] = (r.timeMs - t0) / 1000;
+    captureTimeUs[i] = BigInt(Math.round((r.timeMs - t0) * 1000));
     timestamp[i] = i / fps;
     frameIndex[i] = BigInt(i);
     episodeIdx[i] = BigInt(episodeIndex);
@@ -134,7 +137,57 @@ export function buildColumns(
       cameraTimes[k]![i] = t === null || t === undefined ? NaN : (t - t0) / 1000;
     }
   }
-  return { length: n, dim, state, action, intervention, controlSource, captureTime, timestamp, frameIndex, episodeIndex: episodeIdx, index, taskIndex: taskIdx, annotations, cameraTimes };
+  return { length: n, dim, state, action, intervention, controlSource, captureTimeUs, timestamp, frameIndex, episodeIndex: episodeIdx, index, taskIndex: taskIdx, annotations, cameraTimes };
+}
+
+/**
+ * Capture figures of an episode from its rows: a camera time of null means the camera had no
+ * new frame for that step (the previous one was written again, or black before its first frame).
+ */
+export function episodeQuality(rows: readonly FrameRow[], fps: number, cameraKeys: string[], droppedSteps: number, success: boolean | null = null): EpisodeQuality {
+  const n = rows.length;
+  let repeatedFrames = 0;
+  let blankFrames = 0;
+  for (const k of cameraKeys) {
+    let seen = false;
+    for (const r of rows) {
+      const t = r.cameraTimesMs[k];
+      if (t === null || t === undefined) {
+        if (seen) repeatedFrames++;
+        else blankFrames++;
+      } else seen = true;
+    }
+  }
+  let interventionFrames = 0;
+  let takeovers = 0;
+  rows.forEach((r, i) => {
+    if (!r.intervention) return;
+    interventionFrames++;
+    if (i === 0 || !rows[i - 1]!.intervention) takeovers++;
+  });
+  const spanS = n > 1 ? (rows[n - 1]!.timeMs - rows[0]!.timeMs) / 1000 : 0;
+  return {
+    droppedSteps,
+    repeatedFrames,
+    blankFrames,
+    achievedFps: n > 1 && spanS > 0 ? (n - 1) / spanS : NaN,
+    timestampDriftS: n > 1 ? spanS - (n - 1) / fps : 0,
+    interventionFrames,
+    takeovers,
+    success,
+  };
+}
+
+/** True when an episode's capture was not real-time enough to trust its timestamps (or lost frames). */
+export function qualityWarnings(q: EpisodeQuality, fps: number, length: number): string[] {
+  const w: string[] = [];
+  if (q.droppedSteps > 0) w.push(`${q.droppedSteps} step(s) dropped`);
+  if (q.repeatedFrames > 0) w.push(`${q.repeatedFrames} repeated camera frame(s)`);
+  if (q.blankFrames > 0) w.push(`${q.blankFrames} black camera frame(s)`);
+  if (Number.isFinite(q.achievedFps) && q.achievedFps < 0.9 * fps) w.push(`recorded at ${q.achievedFps.toFixed(1)} fps, below ${fps}`);
+  const durS = length / fps;
+  if (Number.isFinite(q.timestampDriftS) && Math.abs(q.timestampDriftS) > Math.max(0.1, 0.05 * durS)) w.push(`timestamps drift ${q.timestampDriftS.toFixed(2)} s from the recording clock`);
+  return w;
 }
 
 /** Stats for every non-video feature of an episode (video stats come from ImageStatsAccumulator). */
@@ -145,7 +198,7 @@ export function columnStats(c: EpisodeColumns): StatsMap {
     action: vectorStats(c.action, c.length, c.dim),
     intervention: vectorStats(num(c.intervention), c.length, 1),
     control_source: vectorStats(num(c.controlSource), c.length, 1),
-    capture_time: vectorStats(c.captureTime, c.length, 1),
+    capture_time_us: vectorStats(num(c.captureTimeUs), c.length, 1),
     timestamp: vectorStats(c.timestamp, c.length, 1),
     frame_index: vectorStats(num(c.frameIndex), c.length, 1),
     episode_index: vectorStats(num(c.episodeIndex), c.length, 1),
@@ -171,6 +224,7 @@ export function cameraStatsKey(cameraKey: string): string {
 // ---- journal (crash staging) encoding: one JSON line per frame ----
 
 interface JournalLine {
+  d?: number;
   t: number;
   c: Record<string, number | null>;
   s: number[];
@@ -183,6 +237,7 @@ interface JournalLine {
 export function encodeJournalLine(r: FrameRow): string {
   const line: JournalLine = { t: r.timeMs, c: r.cameraTimesMs, s: r.state, a: r.action, src: r.source, iv: r.intervention };
   if (r.reasoning) line.r = r.reasoning;
+  if (r.droppedSoFar) line.d = r.droppedSoFar;
   return JSON.stringify(line) + '\n';
 }
 
@@ -203,6 +258,7 @@ export function decodeJournal(text: string): FrameRow[] {
     if (!Array.isArray(j.s) || !Array.isArray(j.a) || !CONTROL_SOURCE_NAMES.includes(j.src)) break;
     const row: FrameRow = { state: j.s, action: j.a, timeMs: j.t, cameraTimesMs: j.c ?? {}, source: j.src, intervention: !!j.iv };
     if (j.r) row.reasoning = j.r;
+    if (j.d) row.droppedSoFar = j.d;
     out.push(row);
   }
   return out;

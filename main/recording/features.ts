@@ -4,7 +4,8 @@
  * Mirrors what LeRobot's own writer produces (shared/fixtures/lerobot-v3-reference):
  * info.json fields and key order, feature declarations, the file path templates and the
  * chunk/file index scheme. Reins adds three per-frame columns (declared as features, so
- * LeRobot's loader casts and returns them): `intervention`, `control_source`, `capture_time`.
+ * LeRobot's loader casts and returns them): `intervention`, `control_source`, `capture_time_us`
+ * (int64 microseconds: LeRobot turns every scalar float feature into float32, an int64 stays exact).
  * None of them starts with `observation.` or `action`, so LeRobot policies do not take
  * them as inputs.
  */
@@ -80,7 +81,7 @@ export interface InfoJson {
 }
 
 export const DEFAULT_FEATURE_KEYS = ['timestamp', 'frame_index', 'episode_index', 'index', 'task_index'] as const;
-export const EXTRA_FEATURE_KEYS = ['intervention', 'control_source', 'capture_time'] as const;
+export const EXTRA_FEATURE_KEYS = ['intervention', 'control_source', 'capture_time_us'] as const;
 
 export function videoKey(cameraKey: string): string {
   return `observation.images.${cameraKey}`;
@@ -129,7 +130,7 @@ export function buildFeatures(cfg: DatasetConfig): Record<string, FeatureSpec> {
   }
   f.intervention = { dtype: 'bool', shape: [1], names: null };
   f.control_source = { dtype: 'int64', shape: [1], names: null };
-  f.capture_time = { dtype: 'float64', shape: [1], names: null };
+  f.capture_time_us = { dtype: 'int64', shape: [1], names: null };
   f.timestamp = { dtype: 'float32', shape: [1], names: null };
   f.frame_index = { dtype: 'int64', shape: [1], names: null };
   f.episode_index = { dtype: 'int64', shape: [1], names: null };

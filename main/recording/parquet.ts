@@ -25,15 +25,24 @@ function fixedList(values: Float32Array, rows: number, dim: number): arrow.Vecto
   return arrow.makeVector(arrow.makeData({ type, length: rows, nullCount: 0, child }));
 }
 
+/**
+ * `kv` goes on the Arrow schema itself: parquet-wasm embeds the schema as `ARROW:schema` and
+ * pyarrow (so pandas, HF datasets and LeRobot) takes the schema's key/value metadata from there,
+ * not from the file's own list — a `pandas` or `huggingface` key written only to the file's list
+ * is invisible to them. The same keys also go to the file's list, for raw footer readers.
+ */
 function toParquet(fields: [string, arrow.Vector][], kv: Record<string, string> = {}): Uint8Array {
-  const schema = new arrow.Schema(fields.map(([name, v]) => new arrow.Field(name, v.type, true)));
+  const schema = new arrow.Schema(
+    fields.map(([name, v]) => new arrow.Field(name, v.type, true)),
+    new Map(Object.entries(kv)),
+  );
   const length = fields[0]?.[1].length ?? 0;
   const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children: fields.map(([, v]) => v.data[0]!) });
   const table = new arrow.Table([new arrow.RecordBatch(schema, struct)]);
   const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   let b = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setDictionaryEnabled(true).setMaxRowGroupSize(Math.max(1, length));
-  const meta = new Map(Object.entries(kv));
-  if (meta.size > 0) b = b.setKeyValueMetadata(meta);
+  // and in the file's own list too, as pyarrow writes it (the reference holds both)
+  if (Object.keys(kv).length > 0) b = b.setKeyValueMetadata(new Map(Object.entries(kv)));
   return pw.writeParquet(wasmTable, b.build());
 }
 
@@ -45,7 +54,7 @@ export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string): Uint
       ['action', fixedList(c.action, c.length, c.dim)],
       ['intervention', arrow.vectorFromArray(c.intervention, new arrow.Bool())],
       ['control_source', i64Vector(c.controlSource)],
-      ['capture_time', arrow.makeVector(c.captureTime)],
+      ['capture_time_us', i64Vector(c.captureTimeUs)],
       ['timestamp', arrow.makeVector(c.timestamp)],
       ['frame_index', i64Vector(c.frameIndex)],
       ['episode_index', i64Vector(c.episodeIndex)],
@@ -88,6 +97,31 @@ export interface VideoRange {
   to: number;
 }
 
+/**
+ * Reins' per-episode capture figures, kept as `reins/…` columns at the end of the episodes table
+ * (committed atomically with the episode; LeRobot's loader ignores columns it does not use).
+ */
+export interface EpisodeQuality {
+  /** Loop steps never recorded (the recorder's queue was full). */
+  droppedSteps: number;
+  /** Camera frames written again because the camera had no new frame for the step (or none of the dataset's size); all cameras summed. */
+  repeatedFrames: number;
+  /** Camera frames written black because the camera had delivered no usable frame yet. */
+  blankFrames: number;
+  /** Steps per second of the recording clock over the episode (NaN when unknown). */
+  achievedFps: number;
+  /** Recording-clock span minus timestamp span ((length-1)/fps), seconds: > 0 means the data runs slow against real time. */
+  timestampDriftS: number;
+  /** Frames commanded by the operator (intervention = true). */
+  interventionFrames: number;
+  /** Operator takeovers (runs of intervention frames). */
+  takeovers: number;
+  /** Task outcome where known (the simulator); null otherwise. */
+  success: boolean | null;
+}
+
+export const UNKNOWN_QUALITY: EpisodeQuality = { droppedSteps: 0, repeatedFrames: 0, blankFrames: 0, achievedFps: NaN, timestampDriftS: NaN, interventionFrames: 0, takeovers: 0, success: null };
+
 /** One row of meta/episodes/…parquet. */
 export interface EpisodeMeta {
   episodeIndex: number;
@@ -100,6 +134,9 @@ export interface EpisodeMeta {
   videos: Record<string, VideoRange>; // by video key (observation.images.<cam>)
   /** Per feature (feature order), LeRobot's stats layout. */
   stats: StatsMap;
+  /** The staged episode's id (recovery recognises an episode already committed by it); '' if unknown. */
+  id: string;
+  quality: EpisodeQuality;
 }
 
 /** Columns in the reference's order: ids, data range, per-video ranges, stats, meta/episodes location. */
@@ -141,6 +178,16 @@ export function encodeEpisodesTable(rows: EpisodeMeta[], videoKeys: string[], st
   }
   fields.push(['meta/episodes/chunk_index', i64Vector(rows.map(() => 0))]);
   fields.push(['meta/episodes/file_index', i64Vector(rows.map(() => 0))]);
+  fields.push(['reins/episode_id', arrow.vectorFromArray(rows.map((r) => r.id), new arrow.Utf8())]);
+  const q = <K extends keyof EpisodeQuality>(k: K): EpisodeQuality[K][] => rows.map((r) => r.quality[k]);
+  fields.push(['reins/dropped_steps', i64Vector(q('droppedSteps'))]);
+  fields.push(['reins/repeated_frames', i64Vector(q('repeatedFrames'))]);
+  fields.push(['reins/blank_frames', i64Vector(q('blankFrames'))]);
+  fields.push(['reins/achieved_fps', arrow.vectorFromArray(q('achievedFps').map((v) => (Number.isFinite(v) ? v : null)), f64())]);
+  fields.push(['reins/timestamp_drift_s', arrow.vectorFromArray(q('timestampDriftS').map((v) => (Number.isFinite(v) ? v : null)), f64())]);
+  fields.push(['reins/intervention_frames', i64Vector(q('interventionFrames'))]);
+  fields.push(['reins/takeovers', i64Vector(q('takeovers'))]);
+  fields.push(['reins/success', arrow.vectorFromArray(q('success'), new arrow.Bool())]);
   return toParquet(fields);
 }
 
@@ -190,7 +237,24 @@ export function decodeEpisodesTable(bytes: Uint8Array): EpisodeMeta[] {
       }
       stats[feat] = fs;
     }
+    const opt = (k: string): number => {
+      const v = columns[k]?.[i];
+      return v === null || v === undefined ? NaN : Number(v);
+    };
+    const cnt = (k: string): number => (Number.isFinite(opt(k)) ? opt(k) : 0);
+    const success = columns['reins/success']?.[i];
     out.push({
+      id: String(columns['reins/episode_id']?.[i] ?? ''),
+      quality: {
+        droppedSteps: cnt('reins/dropped_steps'),
+        repeatedFrames: cnt('reins/repeated_frames'),
+        blankFrames: cnt('reins/blank_frames'),
+        achievedFps: opt('reins/achieved_fps'),
+        timestampDriftS: opt('reins/timestamp_drift_s'),
+        interventionFrames: cnt('reins/intervention_frames'),
+        takeovers: cnt('reins/takeovers'),
+        success: typeof success === 'boolean' ? success : null,
+      },
       episodeIndex: n('episode_index'),
       tasks: (columns.tasks?.[i] as string[] | undefined) ?? [],
       length: n('length'),

@@ -8,6 +8,7 @@
  * buffer per frame).
  */
 import { promises as fsp } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { StepRecord, StepSink } from '../control/types';
 import type { Problem } from '../common/types';
@@ -16,8 +17,9 @@ import { EpisodeBuilder, encodeJournalLine, type FrameRow } from './episode';
 import { ImageStatsAccumulator } from './stats';
 import { VideoEncoder } from './encoder';
 import { atomicWrite, ioError } from './fsutil';
-import type { LeRobotDataset, OpenEpisodeInfo, StagedEpisodeManifest } from './dataset';
-import type { EpisodeMeta } from './parquet';
+import type { FinishedEpisode, LeRobotDataset, OpenEpisodeInfo, SaveProgress, StagedEpisodeManifest } from './dataset';
+import type { EpisodeMeta, EpisodeQuality } from './parquet';
+import { qualityWarnings } from './episode';
 
 export type RecorderState = 'idle' | 'recording' | 'saving' | 'failed' | 'closed';
 
@@ -45,8 +47,12 @@ export interface RecorderStatus {
   written: number;
   /** Steps dropped because the queue was full. */
   dropped: number;
-  /** Camera frames that were missing or the wrong size (the previous frame was repeated). */
+  /** Camera frames that were missing, the wrong size or not new (same seq as the previous step): the previous frame was repeated (or black before the camera's first frame). All cameras summed. */
   missingFrames: number;
+  /** Steps dropped plus camera frames repeated: every frame that is not a fresh capture. */
+  lostFrames: number;
+  /** While saving: which part of the save is done. */
+  saving?: SaveProgress;
   queueDepth: number;
   queueCapacity: number;
   /** Measured over the last second of steps (NaN before two steps). */
@@ -62,6 +68,9 @@ export interface EpisodeSummary {
   durationS: number;
   dropped: number;
   achievedFps: number;
+  quality: EpisodeQuality;
+  /** Operator-facing reasons the episode is not real-time clean (empty when it is). */
+  warnings: string[];
 }
 
 export class DatasetRecorder implements StepSink {
@@ -72,6 +81,11 @@ export class DatasetRecorder implements StepSink {
   private encoders = new Map<string, VideoEncoder>();
   private imageStats = new Map<string, ImageStatsAccumulator>();
   private lastFrames = new Map<string, Uint8Array>();
+  private lastSeq = new Map<string, number>();
+  private sizeWarned = new Set<string>();
+  private episodeId = '';
+  private success: boolean | null = null;
+  private saveProgress?: SaveProgress;
   private journal?: fsp.FileHandle;
   private lastSyncMs = -Infinity;
   private task: string | null = null;
@@ -82,6 +96,7 @@ export class DatasetRecorder implements StepSink {
   private recentTimes: number[] = [];
   private lastRateWarn = -Infinity;
   private lastDropWarn = -Infinity;
+  private lastRepeatWarn = -Infinity;
   private writableWaiters: (() => void)[] = [];
   readonly queueCapacity: number;
   private readonly opts: RecorderOptions;
@@ -111,7 +126,8 @@ export class DatasetRecorder implements StepSink {
     const { config } = this.dataset;
     try {
       await fsp.mkdir(dir, { recursive: true });
-      const manifest: StagedEpisodeManifest = { task, startedAt: new Date().toISOString(), fps: config.fps, cameras: config.cameras.map((c) => c.key) };
+      this.episodeId = randomUUID();
+      const manifest: StagedEpisodeManifest = { id: this.episodeId, task, startedAt: new Date().toISOString(), fps: config.fps, cameras: config.cameras.map((c) => c.key) };
       await atomicWrite(join(dir, 'episode.json'), JSON.stringify(manifest));
       this.journal = await fsp.open(join(dir, 'frames.ndjson'), 'w');
     } catch (err) {
@@ -122,6 +138,10 @@ export class DatasetRecorder implements StepSink {
     this.encoders.clear();
     this.imageStats.clear();
     this.lastFrames.clear();
+    this.lastSeq.clear();
+    this.sizeWarned.clear();
+    this.success = null;
+    this.saveProgress = undefined;
     for (const cam of config.cameras) {
       const enc = new VideoEncoder(cam, config.fps, config.video[cam.key]!, join(dir, `${cam.key}.mp4`));
       enc.start();
@@ -136,6 +156,7 @@ export class DatasetRecorder implements StepSink {
     this.failure = undefined;
     this.recentTimes = [];
     this.lastSyncMs = -Infinity;
+    this.lastRepeatWarn = -Infinity;
     this.state = 'recording';
   }
 
@@ -232,13 +253,25 @@ export class DatasetRecorder implements StepSink {
     for (const cam of config.cameras) {
       const f = step.observation.images[cam.key];
       let data: Uint8Array;
-      if (f && f.width === cam.width && f.height === cam.height && f.data.length === cam.width * cam.height * 3) {
+      const fits = f !== undefined && f.width === cam.width && f.height === cam.height && f.data.length === cam.width * cam.height * 3;
+      if (fits && this.lastSeq.get(cam.key) !== f.seq) {
         data = f.data;
         cameraTimesMs[cam.key] = f.captureTimeMs;
+        this.lastSeq.set(cam.key, f.seq);
       } else {
+        // no new frame: the previous one is written again (black before the first), and counted
         this.missing++;
         cameraTimesMs[cam.key] = null;
-        data = this.lastFrames.get(cam.key) ?? new Uint8Array(cam.width * cam.height * 3);
+        const last = this.lastFrames.get(cam.key);
+        data = last ?? new Uint8Array(cam.width * cam.height * 3);
+        if (step.observation.timeMs - this.lastRepeatWarn > 2000) {
+          this.lastRepeatWarn = step.observation.timeMs;
+          this.problem('recorder:repeated', 'warning', `Camera "${cam.key}" had no new frame for a step: ${last ? 'the previous frame was written again' : 'a black frame was written'} (${this.missing} such frame(s) in this episode, counted as dropped and kept in the episode's metadata).`, 'Lower the camera size or fps, or close other programs.');
+        }
+        if (f && !fits && !this.sizeWarned.has(cam.key)) {
+          this.sizeWarned.add(cam.key);
+          this.problem(`recorder:size:${cam.key}`, 'error', `Camera "${cam.key}" delivers ${f.width}x${f.height} frames but the dataset records ${cam.width}x${cam.height}: its frames are not recorded (${last ? 'the last good frame is repeated' : 'black frames are written'}) and the episode is marked.`, 'Discard this episode and set the camera to the dataset\'s size, or record into a new dataset.');
+        }
       }
       this.lastFrames.set(cam.key, data);
       this.imageStats.get(cam.key)!.add(data);
@@ -253,6 +286,7 @@ export class DatasetRecorder implements StepSink {
       intervention: step.intervention,
     };
     if (step.reasoning) row.reasoning = step.reasoning;
+    if (this.dropped > 0) row.droppedSoFar = this.dropped;
     this.builder!.add(row);
     await Promise.all([this.appendJournal(row), ...frames.map(([enc, data]) => enc.write(data))]);
   }
@@ -301,7 +335,8 @@ export class DatasetRecorder implements StepSink {
     }
     let meta: EpisodeMeta;
     try {
-      meta = await this.dataset.appendEpisode({ task: this.task!, rows: builder.allRows(), videos, imageStats });
+      const fin: FinishedEpisode = { id: this.episodeId, task: this.task!, rows: builder.allRows(), videos, imageStats, droppedSteps: this.dropped, success: this.success };
+      meta = await this.dataset.appendEpisode(fin, (p) => (this.saveProgress = p));
     } catch (err) {
       // the staged episode stays on disk: it can be recovered once the cause (e.g. a full disk) is fixed
       this.failure = ioError(err, 'saving the episode');
@@ -317,11 +352,19 @@ export class DatasetRecorder implements StepSink {
       durationS: meta.length / this.fps,
       dropped: this.dropped,
       achievedFps: builder.achievedFps(),
+      quality: meta.quality,
+      warnings: qualityWarnings(meta.quality, this.fps, meta.length),
     };
+    this.saveProgress = undefined;
     this.state = 'idle';
     this.task = null;
     this.builder = undefined;
     return summary;
+  }
+
+  /** The task outcome of the episode being recorded, where known (the simulator); kept in its metadata. */
+  setOutcome(success: boolean | null): void {
+    if (this.state === 'recording' || this.state === 'saving') this.success = success;
   }
 
   /** Throws the episode away (re-record). */
@@ -381,12 +424,14 @@ export class DatasetRecorder implements StepSink {
       written: this.builder?.length ?? 0,
       dropped: this.dropped,
       missingFrames: this.missing,
+      lostFrames: this.dropped + this.missing,
       queueDepth: this.queue.length,
       queueCapacity: this.queueCapacity,
       achievedFps: this.achievedFps(),
       fps: this.fps,
     };
     if (this.failure) s.error = toErrorData(this.failure);
+    if (this.state === 'saving' && this.saveProgress) s.saving = { ...this.saveProgress };
     return s;
   }
 

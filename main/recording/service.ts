@@ -11,6 +11,8 @@ import { DatasetRecorder, type EpisodeSummary, type RecorderStatus } from './rec
 import { availableParallelism } from 'node:os';
 import { autoCodec, chooseVideoSettings, requireFfmpeg, type VideoCodecChoice } from './encoder';
 import { CONTROL_SOURCE_NAMES, jointFeatureNames, type CameraSpec, type DatasetConfig } from './features';
+import type { EpisodeMeta, EpisodeQuality } from './parquet';
+import { qualityWarnings } from './episode';
 import type { ReasoningFields } from '../common/types';
 import { ANNOTATION_FIELDS } from './episode';
 
@@ -38,6 +40,34 @@ export interface OpenDatasetOptions {
   repoId?: string;
   task?: string;
   queueCapacity?: number;
+  /**
+   * What the caller will record (resume): the dataset is refused, with a message naming every
+   * difference, unless fps, cameras (keys and sizes) and joints equal the dataset's. Joint names
+   * compare as written in the dataset (`<joint>.pos`), with or without the suffix.
+   */
+  expect?: { fps?: number; cameras?: CameraSpec[]; jointNames?: string[] };
+}
+
+/** Every way the dataset differs from what is about to be recorded into it (empty: none). */
+export function datasetDifferences(c: DatasetConfig, expect: NonNullable<OpenDatasetOptions['expect']>): string[] {
+  const out: string[] = [];
+  if (expect.fps !== undefined && expect.fps !== c.fps) out.push(`fps: the dataset is ${c.fps} fps, this recording ${expect.fps} fps`);
+  if (expect.jointNames) {
+    const have = jointFeatureNames(c.jointNames);
+    const want = jointFeatureNames(expect.jointNames);
+    if (have.join(',') !== want.join(',')) out.push(`joints: the dataset has ${have.join(', ')}; this robot has ${want.join(', ')}`);
+  }
+  if (expect.cameras) {
+    const have = new Map(c.cameras.map((x) => [x.key, x]));
+    const want = new Map(expect.cameras.map((x) => [x.key, x]));
+    for (const [k, h] of have) {
+      const w = want.get(k);
+      if (!w) out.push(`camera "${k}" (${h.width}x${h.height}) is in the dataset but not connected`);
+      else if (w.width !== h.width || w.height !== h.height) out.push(`camera "${k}": the dataset records ${h.width}x${h.height}, the camera gives ${w.width}x${w.height}`);
+    }
+    for (const [k, w] of want) if (!have.has(k)) out.push(`camera "${k}" (${w.width}x${w.height}) is connected but not in the dataset`);
+  }
+  return out;
 }
 
 export interface DatasetSummary {
@@ -60,6 +90,10 @@ export interface EpisodeInfo {
   length: number;
   task: string;
   durationS: number;
+  /** Capture figures kept in the episode's metadata. */
+  quality: EpisodeQuality;
+  /** Why the episode is not real-time clean (empty when it is). */
+  warnings: string[];
 }
 
 export interface EpisodeReview extends EpisodeInfo {
@@ -88,7 +122,7 @@ export interface ReplayEpisode {
 }
 
 export interface RecordingStatus {
-  dataset: { root: string; totalEpisodes: number; totalFrames: number } | null;
+  dataset: { root: string; totalEpisodes: number; totalFrames: number; openEpisode: OpenEpisodeInfo | null } | null;
   recorder: RecorderStatus | null;
 }
 
@@ -100,6 +134,8 @@ export class RecordingService {
   private ds?: LeRobotDataset;
   private rec?: DatasetRecorder;
   private task: string | null = null;
+  /** The interrupted episode as last read from disk (status() is synchronous and polled often). */
+  private pending: OpenEpisodeInfo | null = null;
   private readonly opts: RecordingServiceOptions;
   /** Attach once to the loop; forwards steps to the current recorder. */
   readonly sink: StepSink = { onStep: (s: StepRecord) => this.rec?.onStep(s) };
@@ -129,7 +165,15 @@ export class RecordingService {
   /** Opens an existing dataset to append (resume), review, delete or recover. */
   async openDataset(o: OpenDatasetOptions): Promise<DatasetSummary> {
     await this.ensureClosed();
-    this.ds = await LeRobotDataset.open(o.root, o.repoId);
+    const ds = await LeRobotDataset.open(o.root, o.repoId);
+    if (o.expect) {
+      const diff = datasetDifferences(ds.config, o.expect);
+      if (diff.length > 0) {
+        await ds.close(); // no stale lock
+        throw new ReinsError('bad_request', `Cannot append to ${o.root}: ${diff.join('; ')}. Record with the dataset's settings, or into a new dataset.`, { differences: diff });
+      }
+    }
+    this.ds = ds;
     this.rec = new DatasetRecorder(this.ds, this.recorderOpts(o.queueCapacity));
     this.task = o.task ?? this.ds.tasks[this.ds.tasks.length - 1] ?? null;
     return this.summary();
@@ -137,6 +181,7 @@ export class RecordingService {
 
   /** Closes the dataset; an episode in progress is saved unless save is false. */
   async closeDataset(opts: { save?: boolean } = {}): Promise<void> {
+    this.pending = null;
     await this.rec?.close(opts);
     this.rec = undefined;
     this.ds = undefined;
@@ -173,8 +218,17 @@ export class RecordingService {
       totalFrames: ds.totalFrames,
       tasks: [...ds.tasks],
       task: this.task,
-      openEpisode: (await ds.openEpisode()) ?? null,
+      openEpisode: await this.interrupted(),
     };
+  }
+
+  /** The staging folder holds the episode being recorded while one is: only report it as interrupted when none is. */
+  private async interrupted(): Promise<OpenEpisodeInfo | null> {
+    const { ds, rec } = this.need();
+    const st = rec.status().state;
+    if (st === 'recording' || st === 'saving') return null;
+    this.pending = (await ds.openEpisode()) ?? null;
+    return this.pending;
   }
 
   setTask(task: string): void {
@@ -202,7 +256,17 @@ export class RecordingService {
 
   listEpisodes(): EpisodeInfo[] {
     const { ds } = this.need();
-    return ds.episodes.map((e) => ({ index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / ds.config.fps }));
+    return ds.episodes.map((e) => this.episodeInfo(e));
+  }
+
+  private episodeInfo(e: EpisodeMeta): EpisodeInfo {
+    const fps = this.need().ds.config.fps;
+    return { index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / fps, quality: e.quality, warnings: qualityWarnings(e.quality, fps, e.length) };
+  }
+
+  /** Marks the episode being recorded as a success or failure (the simulator knows). */
+  setOutcome(success: boolean | null): void {
+    this.rec?.setOutcome(success);
   }
 
   async deleteEpisode(index: number): Promise<EpisodeInfo[]> {
@@ -220,14 +284,13 @@ export class RecordingService {
     const rows = (a: Float32Array): number[][] => Array.from({ length: c.length }, (_, i) => Array.from(a.subarray(i * c.dim, (i + 1) * c.dim)));
     const annotations = Object.fromEntries(ANNOTATION_FIELDS.map((f) => [f, c.annotations[f]])) as EpisodeReview['annotations'];
     return {
-      index,
+      ...this.episodeInfo(meta),
       length: c.length,
-      task: meta.tasks[0] ?? '',
       durationS: c.length / ds.config.fps,
       fps: ds.config.fps,
       jointNames: jointFeatureNames(ds.config.jointNames),
       timestamps: Array.from(c.timestamp),
-      captureTimes: Array.from(c.captureTime),
+      captureTimes: Array.from(c.captureTimeUs, (us) => Number(us) / 1e6),
       state: rows(c.state),
       action: rows(c.action),
       intervention: c.intervention,
@@ -244,24 +307,26 @@ export class RecordingService {
   }
 
   async recoveryInfo(): Promise<OpenEpisodeInfo | null> {
-    return (await this.need().ds.openEpisode()) ?? null;
+    return this.interrupted();
   }
 
   /** Saves the episode a crash interrupted (as many frames as survived). */
   async recover(): Promise<EpisodeInfo | null> {
-    const { ds, rec } = this.need();
+    const { rec } = this.need();
     const m = await rec.recover();
+    this.pending = null;
     if (!m) return null;
-    return { index: m.episodeIndex, length: m.length, task: m.tasks[0] ?? '', durationS: m.length / ds.config.fps };
+    return this.episodeInfo(m);
   }
 
-  discardOpen(): Promise<void> {
-    return this.need().rec.discardOpen();
+  async discardOpen(): Promise<void> {
+    await this.need().rec.discardOpen();
+    this.pending = null;
   }
 
   status(): RecordingStatus {
     if (!this.ds || !this.rec) return { dataset: null, recorder: null };
-    return { dataset: { root: this.ds.root, totalEpisodes: this.ds.episodes.length, totalFrames: this.ds.totalFrames }, recorder: this.rec.status() };
+    return { dataset: { root: this.ds.root, totalEpisodes: this.ds.episodes.length, totalFrames: this.ds.totalFrames, openEpisode: this.pending }, recorder: this.rec.status() };
   }
 
   /** For producers in simulated time: resolves when the recorder's queue has room. */

@@ -219,6 +219,7 @@ export class ConsoleSession {
       policy,
       problems: [...this.problems.values()],
       ...(this.recording.status().dataset ? { dataset: this.datasetStatus() } : {}),
+      datasetsRoot: this.datasetsRoot,
     };
   }
 
@@ -503,9 +504,11 @@ export class ConsoleSession {
       frames: st.dataset?.totalFrames ?? 0,
       recording,
       ...(recording && r!.episodeIndex !== null ? { episodeIndex: r!.episodeIndex, episodeFrames: r!.frames, episodeSeconds: fps ? r!.frames / fps : 0 } : {}),
-      dropped: r?.dropped ?? 0,
+      dropped: r?.lostFrames ?? 0,
+      ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total } } : {}),
       ...(r && Number.isFinite(r.achievedFps) ? { achievedFps: r.achievedFps } : {}),
-      ...(summary?.openEpisode ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: summary.openEpisode.frames } } : {}),
+      // the interrupted episode stays reported in every status (telemetry emits one 4 times a second) until recovered or discarded
+      ...((summary?.openEpisode ?? st.dataset?.openEpisode) ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: (summary?.openEpisode ?? st.dataset?.openEpisode)!.frames } } : {}),
     };
   }
 
@@ -540,9 +543,14 @@ export class ConsoleSession {
     }
   }
 
-  /** The dataset folder is <root>/<repoId>, as LeRobot lays out $HF_LEROBOT_HOME/<repo_id>. */
-  private async openDataset(a: { root: string; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
-    const folder = join(a.root, a.repoId);
+  /** The default root of datasets: <REINS_HOME or ~/.reins>/datasets. */
+  get datasetsRoot(): string {
+    return join(this.home, 'datasets');
+  }
+
+  /** The dataset folder is <root>/<repoId>, as LeRobot lays out $HF_LEROBOT_HOME/<repo_id>; root defaults to datasetsRoot. */
+  private async openDataset(a: { root?: string | undefined; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
+    const folder = join(a.root === undefined || a.root.trim() === '' ? this.datasetsRoot : a.root, a.repoId);
     const summary = a.create
       ? await this.recording.createDataset({
           root: folder,
@@ -553,15 +561,14 @@ export class ConsoleSession {
           cameras: this.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })),
           task: a.task,
         })
-      : await this.recording.openDataset({ root: folder, repoId: a.repoId, task: a.task });
-    if (!a.create) {
-      const names = this.robot.joints.map((j) => j.name).join(',');
-      if (summary.jointNames.join(',') !== names) {
-        await this.recording.closeDataset({ save: false });
-        throw new ReinsError('bad_request', `This dataset was recorded with joints ${summary.jointNames.join(', ')}; the connected robot has ${names.replaceAll(',', ', ')}. Open it with the same robot, or create a new dataset.`);
-      }
-      if (summary.fps !== this.loop.rateHz) this.onProblem({ id: 'dataset-fps', severity: 'warning', source: 'recorder', message: `The dataset is ${summary.fps} fps but the loop runs at ${this.loop.rateHz} Hz: every tick is recorded, so timestamps will not match real time.`, tip: `Restart with --rate ${summary.fps}.`, timeMs: this.clock.nowMs() });
-    }
+      : // refused, naming every difference, unless the loop rate, cameras and joints (compared as
+        // written in the dataset: `<joint>.pos`) are the dataset's
+        await this.recording.openDataset({
+          root: folder,
+          repoId: a.repoId,
+          task: a.task,
+          expect: { fps: this.loop.rateHz, jointNames: this.robot.joints.map((j) => j.name), cameras: this.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })) },
+        });
     this.datasetRepoId = summary.repoId;
     this.rememberDataset(summary.root);
     this.onProblem({ id: 'interrupted-episode', cleared: true });
@@ -603,6 +610,8 @@ export class ConsoleSession {
         return status();
       },
       'dataset.endEpisode': async () => {
+        // the simulator knows whether the task was done: kept in the episode's metadata
+        if (this.robot instanceof SimRobot) this.recording.setOutcome(this.world.isSuccess());
         await this.recording.endEpisode();
         return status();
       },
@@ -614,7 +623,20 @@ export class ConsoleSession {
         await this.recording.closeDataset({ save: true });
         return { closed: true };
       },
-      'dataset.episodes': () => this.recording.listEpisodes().map((e) => ({ index: e.index, length: e.length, task: e.task, seconds: e.durationS })),
+      'dataset.episodes': () =>
+        this.recording.listEpisodes().map((e) => ({
+          index: e.index,
+          length: e.length,
+          task: e.task,
+          seconds: e.durationS,
+          lostFrames: e.quality.droppedSteps + e.quality.repeatedFrames + e.quality.blankFrames,
+          achievedFps: Number.isFinite(e.quality.achievedFps) ? e.quality.achievedFps : null,
+          driftS: Number.isFinite(e.quality.timestampDriftS) ? e.quality.timestampDriftS : null,
+          interventionFrames: e.quality.interventionFrames,
+          takeovers: e.quality.takeovers,
+          success: e.quality.success,
+          warnings: e.warnings,
+        })),
       'dataset.episode': (a) => this.episodeForReview(a.index),
       'dataset.deleteEpisode': async (a) => {
         await this.recording.deleteEpisode(a.index);

@@ -160,3 +160,57 @@ test('record an episode from the UI: create a dataset, start, end, and it is on 
   for (const cam of ['front', 'wrist']) assert.ok(existsSync(join(parent, `lab/e2e/videos/observation.images.${cam}/chunk-000/file-000.mp4`)));
   assert.deepEqual(consoleProblems, []);
 });
+
+test('the console reopens its own dataset in the browser: open existing → append → recover', async () => {
+  const { cpSync, rmSync } = await import('node:fs');
+  const { verifyDataset } = await import('../main/recording/helpers');
+  const parent = mkdtempSync(join(tmpdir(), 'reins-e2e-'));
+  const ds = join(parent, 'lab/reopen');
+  const aside = join(parent, 'staged-copy');
+  if (await page.$('[data-testid="recording-stop"]')) await page.click('[data-testid="recording-stop"]');
+  if (!(await page.$('[data-testid="record-panel"]'))) await page.click('[data-testid="record-open"]');
+  const open = async (create: boolean): Promise<void> => {
+    await page.waitForSelector('[data-testid="dataset-open"]', { timeout: 15_000 });
+    await page.click(create ? 'text=Create new' : 'text=Open existing (append)');
+    await page.fill('[data-testid="dataset-root"]', parent);
+    await page.fill('[data-testid="dataset-repo"]', 'lab/reopen');
+    await page.fill('[data-testid="dataset-task"]', 'pick up the red block and put it in the bowl');
+    await page.click('[data-testid="dataset-open"]');
+  };
+  const record = async (ms: number): Promise<void> => {
+    await page.waitForSelector('[data-testid="episode-start"]', { timeout: 15_000 });
+    await page.click('[data-testid="episode-start"]');
+    await page.waitForSelector('[data-testid="episode-end"]');
+    await page.waitForTimeout(ms);
+  };
+  await open(true);
+  await record(1500);
+  await page.click('[data-testid="episode-end"]');
+  await page.waitForSelector('[data-testid="episode-review-0"]', { timeout: 20_000 });
+  await page.click('[data-testid="recording-stop"]');
+  // reopen (the joints are compared as written: shoulder_pan.pos), append one, leave one unfinished
+  await open(false);
+  await record(1500);
+  await page.click('[data-testid="episode-end"]');
+  await page.waitForSelector('[data-testid="episode-review-1"]', { timeout: 20_000 });
+  await record(2000);
+  cpSync(join(ds, '.reins/open-episode'), aside, { recursive: true }); // what a kill would leave
+  await page.click('[data-testid="episode-discard"]');
+  await page.waitForSelector('[data-testid="episode-start"]');
+  await page.click('[data-testid="recording-stop"]');
+  await page.waitForSelector('[data-testid="dataset-open"]');
+  cpSync(aside, join(ds, '.reins/open-episode'), { recursive: true });
+  rmSync(aside, { recursive: true });
+  await open(false);
+  await page.waitForSelector('[data-testid="recover-banner"]', { timeout: 15_000 });
+  await page.waitForTimeout(1000); // the banner stays through the status events (4 a second)
+  assert.ok(await page.$('[data-testid="recover-banner"]'), 'the recover banner stays until the operator acts');
+  await page.screenshot({ path: `${ART}/08-recover.png` });
+  await page.click('[data-testid="recover-keep"]');
+  await page.waitForSelector('[data-testid="episode-review-2"]', { timeout: 20_000 });
+  await page.screenshot({ path: `${ART}/09-reopened-list.png` });
+  const v = await verifyDataset(ds);
+  assert.equal(v.info.total_episodes, 3);
+  assert.equal(v.tasks.length, 1, 'one task: the console task text, kept across the reopen');
+  assert.deepEqual(consoleProblems, []);
+});

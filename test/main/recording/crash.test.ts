@@ -8,9 +8,9 @@ import { LeRobotDataset } from '../../../main/recording/dataset';
 import { RecordingService } from '../../../main/recording/service';
 import { verifyDataset } from './helpers';
 
-function recordAndKill(root: string): Promise<void> {
+function recordAndKill(root: string, mode: 'mid' | 'after-commit' | 'before-commit' = 'mid'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), root], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), root, mode], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     const timer = setTimeout(() => {
       process.kill(-child.pid!, 'SIGKILL');
@@ -81,3 +81,32 @@ test('kill -9 mid-episode, then discard: the dataset keeps its finished episodes
   const v = await verifyDataset(root);
   assert.equal(v.info.total_episodes, 2);
 });
+
+for (const mode of ['after-commit', 'before-commit'] as const) {
+  test(`kill -9 inside the commit window (${mode}): no episode lost, none duplicated`, async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'reins-crash-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    await recordAndKill(root, mode);
+    // LeRobot loads data/*/*.parquet: what is on disk must already be consistent for the committed episodes
+    if (mode === 'after-commit') {
+      const v = await verifyDataset(root);
+      assert.equal(v.info.total_episodes, 3, 'the commit was durable before the kill');
+    }
+    const svc = new RecordingService();
+    const s = await svc.openDataset({ root });
+    if (mode === 'after-commit') assert.equal(s.openEpisode, null, 'an episode already committed is not offered again');
+    else assert.ok(s.openEpisode, 'the uncommitted episode is offered for recovery');
+    await svc.recover();
+    assert.deepEqual(svc.listEpisodes().map((e) => [e.index, e.task, e.length]), [[0, 'task 0', 20], [1, 'task 1', 25], [2, 'the interrupted one', 30]]);
+    await svc.closeDataset();
+    // once more: reopening finds nothing to recover, nothing duplicated
+    const again = await svc.openDataset({ root });
+    assert.equal(again.openEpisode, null);
+    assert.equal(again.totalEpisodes, 3);
+    await svc.closeDataset();
+    const v = await verifyDataset(root);
+    assert.equal(v.info.total_frames, 75);
+    assert.ok(!existsSync(join(root, '.reins/open-episode')));
+    assert.ok(!existsSync(join(root, '.reins/commit')));
+  });
+}

@@ -106,6 +106,28 @@ export function framePts(path: string): number[] {
   return r.stdout.trim().split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
 }
 
+export interface PandasRead {
+  tasks: string[];
+  episodes: number;
+  frames: number;
+  dtypes?: Record<string, string>;
+  episode_columns?: string[];
+}
+
+/**
+ * Reads the dataset with pyarrow + pandas (test/main/recording/pyread.py), the way LeRobot's
+ * loader does: task text from the pandas index, data schemas vs info.json, stats recomputed.
+ * Needs python3 with pyarrow and pandas (REINS_PYTHON names another interpreter); .ci/run
+ * installs them.
+ */
+export function verifyWithPandas(root: string): PandasRead {
+  const py = process.env.REINS_PYTHON ?? 'python3';
+  const r = spawnSync(py, [join(import.meta.dirname, 'pyread.py'), root], { encoding: 'utf8' });
+  assert.ok(!r.error, `cannot run ${py} (install python3 with pyarrow and pandas: pip install pyarrow pandas): ${String(r.error)}`);
+  assert.equal(r.status, 0, `pyarrow/pandas read of ${root} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as PandasRead;
+}
+
 export interface VerifyResult {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   info: Record<string, any>;
@@ -131,6 +153,9 @@ export async function verifyDataset(root: string, opts: { codec?: string } = {})
     assert.deepEqual(info.features[vk].names, ['height', 'width', 'channels']);
   }
 
+  // the way LeRobot reads it (pyarrow + pandas), then the second, independent reader below
+  const pandasRead = verifyWithPandas(root);
+
   // tasks
   const tasksPath = join(root, 'meta/tasks.parquet');
   const pandas = JSON.parse(kvOf(tasksPath).pandas ?? '{}') as { index_columns?: string[]; columns?: unknown[] };
@@ -143,6 +168,7 @@ export async function verifyDataset(root: string, opts: { codec?: string } = {})
     tasks.push(String(r.task));
   });
   assert.equal(info.total_tasks, tasks.length);
+  assert.deepEqual(pandasRead.tasks, tasks, 'pandas index == task strings');
 
   const epPath = join(root, 'meta/episodes/chunk-000/file-000.parquet');
   if (info.total_episodes === 0) {

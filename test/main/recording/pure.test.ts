@@ -23,7 +23,7 @@ test('info.json matches the LeRobot-written reference (plus the Reins columns)',
     if (ours.info) ours.info['video.video_backend'] = v.info['video.video_backend'];
     assert.deepEqual(ours, v, k);
   }
-  assert.deepEqual(Object.keys(of).filter((k) => !(k in rf)), ['intervention', 'control_source', 'capture_time']);
+  assert.deepEqual(Object.keys(of).filter((k) => !(k in rf)), ['intervention', 'control_source', 'capture_time_us']);
 });
 
 test('stats: per-dimension vectors, quantiles, and aggregation as LeRobot', () => {
@@ -64,7 +64,7 @@ test('episode builder: timestamp = frame_index / fps, capture time, global index
   rows.forEach((r) => b.add(r));
   const c = b.columns(4, 100, 1);
   assert.deepEqual(Array.from(c.timestamp), [0, Math.fround(1 / 30), Math.fround(2 / 30)]);
-  assert.deepEqual(Array.from(c.captureTime), [0, 0.04, 0.08]);
+  assert.deepEqual(Array.from(c.captureTimeUs, Number), [0, 40000, 80000]);
   assert.deepEqual(Array.from(c.index), [100n, 101n, 102n]);
   assert.deepEqual(Array.from(c.episodeIndex), [4n, 4n, 4n]);
   assert.deepEqual(Array.from(c.controlSource), [1n, 1n, 2n]);

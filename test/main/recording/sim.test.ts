@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordFromSim, parseArgs } from '../../../main/recording/cli';
@@ -28,9 +28,16 @@ test('headless record from the sim expert: successful episodes only, ECoT annota
   }
   // resume appends with the next seeds; without --resume the folder is refused
   await assert.rejects(recordFromSim(parseArgs(['--episodes', '1', '--out', out, '--size', '64x64'])), /--resume/);
+  // a resume with other settings is refused, naming the difference, and leaves no lock behind
+  await assert.rejects(recordFromSim(parseArgs(['--episodes', '1', '--out', out, '--resume'])), /camera "front": the dataset records 64x64, the camera gives 224x224.*--size 64x64/);
+  assert.ok(!existsSync(join(out, '.reins/lock')), 'no stale lock after a refused resume (size)');
+  await assert.rejects(recordFromSim(parseArgs(['--episodes', '1', '--out', out, '--size', '64x64', '--fps', '15', '--resume'])), /fps: the dataset is 30 fps, this recording 15 fps/);
+  assert.ok(!existsSync(join(out, '.reins/lock')), 'no stale lock after a refused resume (fps)');
   const s2 = await recordFromSim(parseArgs(['--episodes', '1', '--out', out, '--task-family', 'push', '--seed', '3', '--size', '64x64', '--resume']), () => undefined);
   const v2 = await verifyDataset(out);
   assert.equal(v2.info.total_episodes, summary.kept + s2.kept);
+  // the sim knows the outcome: kept episodes are marked successful in their metadata
+  assert.ok(v2.episodes.every((e) => e['reins/success'] === true));
 });
 
 test('record CLI arguments are validated with clear messages', () => {

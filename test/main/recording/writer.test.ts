@@ -53,7 +53,7 @@ test('records 3 episodes that verify against the reference schema; resume; delet
   assert.equal(rows[5]!.intervention, false);
   assert.equal(Number(rows[1]!.control_source), 2);
   assert.equal(Number(rows[5]!.control_source), 1);
-  assert.ok(Math.abs((rows[3]!.capture_time as number) - 0.1) < 1e-9);
+  assert.equal(Number(rows[3]!.capture_time_us), 100000); // 3 frames at 30 fps, exact microseconds
   const ann = await readRows(join(root, 'annotations/chunk-000/file-001.parquet'));
   assert.equal(ann.length, 25);
   assert.equal(ann[6]!.subtask, 'sub 1');
@@ -179,9 +179,122 @@ test('service: missing camera frames repeat the last one (counted), review gives
   assert.equal(r.videos.wrist!.toS, 12 / 30);
   const ann = await readRows(join(root, 'annotations/chunk-000/file-000.parquet'));
   assert.equal(ann[1]!['capture_time/wrist'], null);
-  assert.deepEqual(svc.listEpisodes(), [{ index: 0, length: 12, task: TASK_A, durationS: 12 / 30 }]);
+  const [listed] = svc.listEpisodes();
+  assert.deepEqual({ ...listed, quality: undefined, warnings: undefined }, { index: 0, length: 12, task: TASK_A, durationS: 12 / 30, quality: undefined, warnings: undefined });
+  // a repeated frame is a lost frame: counted in the episode's metadata and warned about in the list
+  assert.equal(listed!.quality.repeatedFrames, 4);
+  assert.equal(listed!.quality.blankFrames, 0);
+  assert.equal(listed!.quality.interventionFrames, 5); // t % 10 < 3: frames 0, 1, 2, 10, 11
+  assert.equal(listed!.quality.takeovers, 2);
+  assert.ok(listed!.warnings.includes('4 repeated camera frame(s)'), listed!.warnings.join('; '));
   await assert.rejects(svc.deleteEpisode(5), (e: Error & { code?: string }) => e.code === 'not_found');
   assert.deepEqual(await svc.deleteEpisode(0), []);
   const v = await verifyDataset(root);
   assert.equal(v.info.total_episodes, 0);
+});
+
+test('deleting the only episode of a task removes the task; later task indices move down', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const rec = new DatasetRecorder(ds);
+  const tasks = [TASK_A, TASK_B, 'stack the cubes', TASK_A];
+  for (let e = 0; e < tasks.length; e++) {
+    await rec.startEpisode(tasks[e]!);
+    await feedEpisode(rec, 6, e, CAMS);
+    await rec.endEpisode();
+  }
+  await ds.deleteEpisode(1);
+  await rec.close();
+  // pyread.py: pandas index == tasks, every task used, task_index of each episode matches its text
+  const v = await verifyDataset(root);
+  assert.deepEqual(v.tasks, [TASK_A, 'stack the cubes']);
+  assert.deepEqual(v.episodes.map((e) => e.tasks), [[TASK_A], ['stack the cubes'], [TASK_A]]);
+  const ds2 = await LeRobotDataset.open(root);
+  assert.deepEqual(ds2.tasks, [TASK_A, 'stack the cubes']);
+  assert.deepEqual(Array.from((await ds2.readEpisode(1)).columns.taskIndex, Number), [1, 1, 1, 1, 1, 1]);
+  await ds2.close();
+});
+
+test('honest capture figures: a repeated camera frame is a lost frame; slow capture and drift are kept per episode', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const problems: string[] = [];
+  const rec = new DatasetRecorder(ds, { onProblem: (p) => problems.push(p.id) });
+  // episode 0: 30 fps dataset, the loop runs at 20 Hz and the front camera repeats every other frame
+  // (the same frame object, same seq, as a camera that has nothing new returns it); the wrist
+  // camera delivers nothing on the first two steps (black frames)
+  await rec.startEpisode(TASK_A);
+  let prev = syntheticStep(0, 0, CAMS, 20);
+  for (let i = 0; i < 40; i++) {
+    const s = syntheticStep(i, 0, CAMS, 20);
+    if (i % 2 === 1) s.observation.images.front = prev.observation.images.front;
+    if (i < 2) delete s.observation.images.wrist;
+    prev = s;
+    await rec.whenWritable();
+    rec.onStep(s);
+  }
+  const sum = await rec.endEpisode();
+  const live = rec.status(); // what the panel shows for the episode just recorded
+  assert.equal(sum.quality.repeatedFrames, 20);
+  assert.equal(sum.quality.blankFrames, 2);
+  assert.equal(sum.quality.droppedSteps, 0);
+  assert.ok(Math.abs(sum.quality.achievedFps - 20) < 1e-6, `achieved ${sum.quality.achievedFps}`);
+  assert.ok(Math.abs(sum.quality.timestampDriftS - (39 / 20 - 39 / 30)) < 1e-6, `drift ${sum.quality.timestampDriftS}`);
+  assert.equal(live.lostFrames, 22);
+  assert.ok(problems.includes('recorder:repeated'));
+  assert.deepEqual(sum.warnings, ['20 repeated camera frame(s)', '2 black camera frame(s)', 'recorded at 20.0 fps, below 30', `timestamps drift ${(39 / 20 - 39 / 30).toFixed(2)} s from the recording clock`]);
+  // episode 1: clean, real time
+  await rec.startEpisode(TASK_A);
+  await feedEpisode(rec, 30, 1, CAMS);
+  const clean = await rec.endEpisode();
+  assert.deepEqual(clean.warnings, []);
+  await rec.close();
+  // the figures are in the committed metadata and survive a reopen
+  const ds2 = await LeRobotDataset.open(root);
+  assert.deepEqual(ds2.episodes.map((e) => [e.quality.repeatedFrames, e.quality.blankFrames]), [[20, 2], [0, 0]]);
+  await ds2.close();
+  const v = await verifyDataset(root);
+  assert.deepEqual(v.episodes.map((e) => Number(e['reins/repeated_frames'])), [20, 0]);
+});
+
+test('ending an episode reports its save progress (tables, each camera, commit) until it is committed', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  const rec = new DatasetRecorder(ds);
+  await rec.startEpisode(TASK_A);
+  await feedEpisode(rec, 15, 0, CAMS);
+  const seen: string[] = [];
+  let polling = true;
+  const poll = (): void => {
+    const s = rec.status();
+    if (s.saving) {
+      const k = `${s.state}:${s.saving.step}:${s.saving.done}/${s.saving.total}`;
+      if (seen[seen.length - 1] !== k) seen.push(k);
+    }
+    if (polling) setImmediate(poll);
+  };
+  poll();
+  await rec.endEpisode();
+  polling = false;
+  assert.ok(seen.length >= 2, seen.join(' '));
+  assert.ok(seen.every((k) => k.startsWith('saving:')), seen.join(' '));
+  assert.ok(seen.some((k) => k.includes(':videos:')) && seen.some((k) => k.includes(':commit:')), seen.join(' '));
+  assert.equal(rec.status().saving, undefined);
+  await rec.close();
+});
+
+test('a dataset from an earlier Reins (capture_time float64) is refused for appending with the reason', async (t) => {
+  const { writeFileSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config());
+  await ds.close();
+  const info = JSON.parse(readFileSync(join(root, 'meta/info.json'), 'utf8'));
+  delete info.features.capture_time_us;
+  info.features.capture_time = { dtype: 'float64', shape: [1], names: null };
+  writeFileSync(join(root, 'meta/info.json'), JSON.stringify(info));
+  await assert.rejects(LeRobotDataset.open(root), /earlier Reins \(capture_time float64.*Record into a new dataset/);
 });

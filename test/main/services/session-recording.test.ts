@@ -96,3 +96,134 @@ test('at start, the console tells the operator about an episode a crash interrup
     await s.stop();
   }
 });
+
+test('the console reopens its own dataset: open → append → recover, all through the API', { timeout: 180_000 }, async () => {
+  const { cpSync, rmSync, existsSync } = await import('node:fs');
+  const { verifyDataset } = await import('../recording/helpers');
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const parent = process.env.REINS_KEEP_CONSOLE_DATASET ?? mkdtempSync(join(tmpdir(), 'reins-sess-'));
+  const root = join(parent, 'lab/takeovers');
+  const session = async () => {
+    const s = new ConsoleSession({ seed: 3, cameraWidth: 64, cameraHeight: 64, homeDir: home });
+    await s.robot.connect();
+    for (const c of s.cameras) await c.connect();
+    const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+    const call = async <T>(name: string, args: unknown): Promise<T> => {
+      const r = await conn.invoke(name, args);
+      if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
+      return r.value as T;
+    };
+    const ticks = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await s.loop.tick();
+        await sleep(33);
+      }
+    };
+    return { s, conn, call, ticks };
+  };
+  const task = 'put the red block in the bowl';
+  // 1. create and record one episode with an operator takeover
+  let c = await session();
+  try {
+    await c.call('dataset.open', { root: parent, repoId: 'lab/takeovers', fps: 30, task, create: true });
+    await c.ticks(10);
+    await c.call('policy.start', { policy: 'expert' });
+    const started = await c.call<DatasetStatus>('dataset.startEpisode', {});
+    assert.equal(started.openEpisode, undefined, 'the episode being recorded is not reported as interrupted');
+    await c.ticks(20);
+    c.conn.command('jog', { joint: 'wrist_roll', delta: 5 });
+    await c.ticks(10);
+    c.conn.command('handback', {});
+    await c.ticks(10);
+    await c.call('dataset.endEpisode', {});
+    await c.call('dataset.close', {});
+  } finally {
+    await c.s.stop();
+  }
+  // 2. a new session reopens it (joints compared as written: shoulder_pan.pos), appends, and is
+  //    killed mid-episode (the staging folder as a kill leaves it)
+  c = await session();
+  const saved = join(parent, 'staged-copy');
+  try {
+    const opened = await c.call<DatasetStatus>('dataset.open', { root: parent, repoId: 'lab/takeovers', fps: 30, task, create: false });
+    assert.equal(opened.episodes, 1);
+    await c.ticks(5);
+    await c.call('policy.start', { policy: 'expert' });
+    await c.call('dataset.startEpisode', {});
+    await c.ticks(30);
+    await c.call('dataset.endEpisode', {}); // appended
+    await c.call('dataset.startEpisode', {});
+    await c.ticks(15);
+    c.conn.command('jog', { joint: 'elbow_flex', delta: -4 });
+    await c.ticks(10);
+    c.conn.command('handback', {});
+    await c.ticks(20);
+    // what a kill leaves: the staging folder of an episode that was never ended
+    cpSync(join(root, '.reins/open-episode'), saved, { recursive: true });
+    await c.call('dataset.discardEpisode', {});
+    await c.call('dataset.close', {});
+  } finally {
+    await c.s.stop();
+  }
+  cpSync(saved, join(root, '.reins/open-episode'), { recursive: true });
+  rmSync(saved, { recursive: true });
+  // 3. reopen: the interrupted episode is offered and recovered through the API
+  c = await session();
+  try {
+    const opened = await c.call<DatasetStatus>('dataset.open', { root: parent, repoId: 'lab/takeovers', fps: 30, task, create: false });
+    assert.equal(opened.episodes, 2, 'one recorded, one appended');
+    assert.ok(opened.openEpisode && opened.openEpisode.frames > 0, 'the interrupted episode is offered');
+    // and stays offered in the status the telemetry emits 4 times a second
+    assert.deepEqual(c.s.datasetStatus().openEpisode, opened.openEpisode);
+    const rec = await c.call<DatasetStatus>('dataset.recover', { action: 'recover' });
+    assert.equal(rec.episodes, 3);
+    assert.equal(rec.openEpisode, undefined);
+    const eps = await c.call<InvokeResults['dataset.episodes']>('dataset.episodes', {});
+    assert.deepEqual(eps.map((e) => e.task), [task, task, task]);
+    assert.ok(eps[0]!.takeovers >= 1 && eps[2]!.takeovers >= 1, `takeovers ${eps.map((e) => e.takeovers)}`);
+    assert.ok(eps[2]!.interventionFrames > 0);
+    // the sim's outcome is kept for ended episodes; a recovered one's is unknown
+    assert.deepEqual(eps.map((e) => typeof e.success), ['boolean', 'boolean', 'object']);
+    assert.ok(eps.every((e) => Array.isArray(e.warnings) && e.achievedFps !== null && e.driftS !== null));
+    await c.call('dataset.close', {});
+  } finally {
+    await c.s.stop();
+  }
+  assert.ok(!existsSync(join(root, '.reins/open-episode')));
+  const v = await verifyDataset(root);
+  assert.equal(v.info.total_episodes, 3);
+  assert.deepEqual(v.tasks, [task]);
+});
+
+test('reopening a dataset with other cameras or another rate is refused, naming the difference', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
+  const a = new ConsoleSession({ seed: 2, cameraWidth: 64, cameraHeight: 64, homeDir: home });
+  const ca = a.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  assert.ok((await ca.invoke('dataset.open', { root: parent, repoId: 'x/y', fps: 30, task: 't', create: true })).ok);
+  await ca.invoke('dataset.close', {});
+  await a.stop();
+  const b = new ConsoleSession({ seed: 2, cameraWidth: 96, cameraHeight: 64, homeDir: home });
+  const cb = b.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  const r = await cb.invoke('dataset.open', { root: parent, repoId: 'x/y', fps: 30, task: 't', create: false });
+  assert.ok(!r.ok);
+  assert.match(r.error.message, /camera "front": the dataset records 64x64, the camera gives 96x64/);
+  await b.stop();
+});
+
+test('without a root folder, datasets go to <REINS_HOME>/datasets, which the snapshot names', async () => {
+  const { existsSync } = await import('node:fs');
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const s = new ConsoleSession({ seed: 2, cameraWidth: 64, cameraHeight: 64, homeDir: home });
+  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  try {
+    assert.equal(s.snapshot().datasetsRoot, join(home, 'datasets'));
+    const r = await conn.invoke('dataset.open', { repoId: 'lab/default', fps: 30, task: 't', create: true });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal((r.value as DatasetStatus).root, join(home, 'datasets', 'lab/default'));
+    assert.ok(existsSync(join(home, 'datasets/lab/default/meta/info.json')));
+    await conn.invoke('dataset.close', {});
+  } finally {
+    await s.stop();
+  }
+});
