@@ -77,6 +77,7 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly rtts: number[] = [];
   private lastCause = '';
+  private slowRaised = false;
 
   constructor(readonly policy: RemotePolicy, private readonly o: RemoteRunnerOptions) {
     super();
@@ -160,6 +161,7 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
         if (this.rtts.length > 20) this.rtts.shift();
         const H = this.manifest.action.horizon;
         if (r.remote.roundTripMs > H * this.periodMs) {
+          this.slowRaised = true;
           this.emit('problem', {
             id: `${REMOTE_PROBLEM_ID}-slow`,
             severity: 'warning',
@@ -167,7 +169,10 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
             message: `The policy server's round trip (${r.remote.roundTripMs.toFixed(0)} ms) is longer than one chunk (${H} actions, ${(H * this.periodMs).toFixed(0)} ms): the arm will pause between chunks.`,
             tip: `Check the network to ${this.policy.url} or the server's load; a longer action.horizon hides more latency.`,
           });
-        } else this.emit('problem', { id: `${REMOTE_PROBLEM_ID}-slow`, cleared: true });
+        } else if (this.slowRaised) {
+          this.slowRaised = false;
+          this.emit('problem', { id: `${REMOTE_PROBLEM_ID}-slow`, cleared: true });
+        }
         this.emit('timing', { inferenceId: id, ...r.remote, delayTicks: landed - tick, droppedActions: dropped, refillAt: this.refillAt });
       })
       .catch((e: Error) => {
