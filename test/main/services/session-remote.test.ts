@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsoleSession } from '../../../main/services/session';
+import type { PolicyInfo } from '../../../main/common/contract';
 import { ManualClock } from '../../helpers/fakes';
 import { startFakeServer } from '../../fakes/openpi-server';
 import { until } from './remoteRig';
@@ -50,12 +51,13 @@ test('a remote policy in the session: listed, started with its server down, held
   try {
     const list = await conn.invoke('policy.list', {});
     assert.ok(list.ok);
-    const gpu = list.value.find((p) => p.id === 'gpu')!;
+    const policies = list.value as PolicyInfo[];
+    const gpu = policies.find((p) => p.id === 'gpu')!;
     assert.deepEqual([gpu.kind, gpu.valid], ['remote', true]);
-    const broken = list.value.find((p) => p.id === 'broken')!;
+    const broken = policies.find((p) => p.id === 'broken')!;
     assert.equal(broken.valid, false);
-    assert.ok(broken.problems.some((p) => p.startsWith('action.joints[1]: joint "knee" is not a joint of this robot')));
-    assert.ok(broken.problems.some((p) => p.startsWith('action.delta: has 6 values for 2 action joints')));
+    assert.ok(broken.problems.some((p: string) => p.startsWith('action.joints[1]: joint "knee" is not a joint of this robot')));
+    assert.ok(broken.problems.some((p: string) => p.startsWith('action.delta: has 6 values for 2 action joints')));
 
     const started = await conn.invoke('policy.start', { policy: 'gpu' });
     assert.ok(started.ok, JSON.stringify(started));
