@@ -78,6 +78,7 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
   private readonly rtts: number[] = [];
   private lastCause = '';
   private slowRaised = false;
+  private inputProblem = false;
 
   constructor(readonly policy: RemotePolicy, private readonly o: RemoteRunnerOptions) {
     super();
@@ -157,6 +158,10 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
         const landed = this.tick;
         const dropped = Math.max(0, Math.min(r.chunk.length, landed - tick));
         this.queue.push(tick, r.chunk, landed);
+        if (this.inputProblem) {
+          this.inputProblem = false;
+          this.emit('problem', { id: `${REMOTE_PROBLEM_ID}-input`, cleared: true });
+        }
         this.rtts.push(r.remote.roundTripMs);
         if (this.rtts.length > 20) this.rtts.shift();
         const H = this.manifest.action.horizon;
@@ -179,7 +184,8 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
         if (this.st === 'stopped' || this.st === 'faulted') return; // stopped, or the fault that dropped the connection is already handled
         if (e instanceof RemoteObservationError) {
           // nothing reached the server: hold this tick and ask again on the next
-          this.emit('problem', { id: REMOTE_PROBLEM_ID, severity: 'warning', source: 'policy', message: `The remote policy cannot be asked yet: ${e.message}.`, tip: 'Check the cameras named in the remote manifest.' });
+          this.inputProblem = true;
+          this.emit('problem', { id: `${REMOTE_PROBLEM_ID}-input`, severity: 'warning', source: 'policy', message: `The remote policy cannot be asked yet: ${e.message}. The arm holds.`, tip: 'Check the cameras and joints named in the remote manifest.' });
           return;
         }
         this.fault(e);

@@ -339,6 +339,7 @@ export class ConsoleSession {
   private clearRemoteProblems(): void {
     this.onProblem({ id: REMOTE_PROBLEM_ID, cleared: true });
     this.onProblem({ id: `${REMOTE_PROBLEM_ID}-slow`, cleared: true });
+    this.onProblem({ id: `${REMOTE_PROBLEM_ID}-input`, cleared: true });
   }
 
   private async stopCurrentPolicy(): Promise<void> {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { RemoteRunner } from '../../../main/services/remote';
 import { RemoteError } from '../../../models/remote/OpenpiClient';
+import { RemoteObservationError } from '../../../models/remote/mapping';
 import type { RemotePolicy, RemoteInferResult } from '../../../models/remote/RemotePolicy';
 import type { Observation } from '../../../main/control/types';
 import { demoRemoteManifest, until } from './remoteRig';
@@ -19,6 +20,8 @@ class StubPolicy extends EventEmitter {
   url = 'ws://stub';
   rtt = 10;
   fail: Error | undefined;
+  /** The next request fails before reaching the server (a camera without a frame). */
+  noFrame = false;
   requests: number[] = [];
   resolveNext: (() => void) | undefined;
   async connect(): Promise<void> {
@@ -29,6 +32,10 @@ class StubPolicy extends EventEmitter {
   infer(obs: { state: readonly number[] }): Promise<RemoteInferResult> {
     this.requests.push(obs.state[0]!);
     if (this.fail) return Promise.reject(this.fail);
+    if (this.noFrame) {
+      this.noFrame = false;
+      return Promise.reject(new RemoteObservationError('camera "front" has no frame yet'));
+    }
     // action t of the chunk = observation tick (carried in state[0]) + t, so the test sees which tick each action was made for
     const chunk = Array.from({ length: 8 }, (_, t) => JOINTS.map((_, j) => (j === 0 ? obs.state[0]! + t : 0)));
     return new Promise((res) => {
@@ -86,5 +93,24 @@ test('a fault empties the queue and holds; reconnected, it waits for hand-back',
   assert.equal(r.state, 'running');
   r.step(obs(4));
   assert.equal(p.requests.length, 2);
+  await r.stop();
+});
+
+test('a camera without a frame holds that tick with its own warning, cleared by the next reply; no fault, no reconnect', async () => {
+  const p = new StubPolicy();
+  const r = new RemoteRunner(p as unknown as RemotePolicy, { robotJoints: JOINTS, rateHz: 30 });
+  const ps: { id: string; cleared?: true; message?: string }[] = [];
+  r.on('problem', (x) => ps.push(x as never));
+  await r.start();
+  p.noFrame = true;
+  assert.equal(r.step(obs(0)), undefined);
+  await until(() => ps.length === 1, 1000, 'warning');
+  assert.equal(ps[0]!.id, 'remote-policy-input');
+  assert.match(ps[0]!.message!, /camera "front" has no frame yet\. The arm holds\./);
+  assert.equal(r.state, 'running');
+  r.step(obs(1));
+  p.resolveNext!();
+  await until(() => ps.length === 2, 1000, 'cleared');
+  assert.deepEqual(ps[1], { id: 'remote-policy-input', cleared: true });
   await r.stop();
 });
