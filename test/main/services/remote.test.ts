@@ -181,3 +181,38 @@ test('the API key from the named environment variable is sent as "Authorization:
     await srv.stop();
   }
 });
+
+test('the demo served by the Python server returns the in-process demo chunk for the same observation (units and deltas mapped back)', async () => {
+  const { openPolicy } = await import('../../../models/policies/open');
+  const { RemotePolicy } = await import('../../../models/remote/RemotePolicy');
+  const { SimCamera, SimRobot, SimWorld, SO101_JOINTS } = await import('../../../drivers/sim');
+  const srv = await startFakeServer(['--policy', 'demo']);
+  const local = await openPolicy('models/bundles/demo', { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: 1 } });
+  try {
+    const remote = new RemotePolicy(demoRemoteManifest(srv.url), { robotJoints: [...SO101_JOINTS] });
+    await remote.connect();
+    for (const seed of [1_000_000, 1_000_001, 1_000_002]) {
+      const world = new SimWorld({ seed, family: 'pick_place' });
+      const robot = new SimRobot(world, () => 0);
+      await robot.connect();
+      const images: Record<string, { data: Uint8Array; width: number; height: number }> = {};
+      for (const k of ['front', 'wrist'] as const) {
+        const c = new SimCamera(world, k, { width: 64, height: 48, fps: 30 }, () => 0); // resized (centre crop) on both sides
+        await c.connect();
+        const f = c.readLatest()!;
+        images[k] = { data: f.data, width: f.width, height: f.height };
+      }
+      const obs = { state: (await robot.readState()).positions, images, instruction: world.task.instruction };
+      const a = await local.infer(obs, { speculative: false, relaxedR: 0, planCache: false, reasoning: false, jacobi: false });
+      const b = await remote.infer(obs);
+      assert.equal(a.valid, true);
+      assert.equal(b.chunk.length, a.chunk.length);
+      const diff = Math.max(...a.chunk.flatMap((row, t) => row.map((v, d) => Math.abs(v - b.chunk[t]![d]!))));
+      assert.ok(diff < 1e-3, `seed ${seed}: remote and in-process chunks differ by ${diff}`);
+    }
+    await remote.dispose();
+  } finally {
+    await local.dispose();
+    await srv.stop();
+  }
+});
