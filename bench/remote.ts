@@ -55,6 +55,7 @@ function manifest(url: string, patch: (m: RemoteManifest) => void = () => undefi
   const json = JSON.parse(readFileSync(new URL('../models/bundles/demo-remote/manifest.json', import.meta.url), 'utf8')) as { server: { url: string } };
   json.server.url = url;
   const m = RemoteManifestSchema.parse(json);
+  m.server.requestTimeoutMs = 30_000; // a measurement, not a console: a loaded machine must not end the run
   patch(m);
   return m;
 }
