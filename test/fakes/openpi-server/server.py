@@ -13,7 +13,7 @@ Policies:
          dropout, greedy decoding of H x D uniform-bin action tokens. It speaks radians and a 0..1
          gripper on the wire (the console maps its degrees and 0..100), returns body joints as
          deltas from the observed state and the gripper as an absolute value.
-  hold   returns H copies of the observed state (zero deltas): cheap, for fault tests.
+  hold   keeps the arm where it is (zero deltas, the observed gripper value): cheap, for fault tests.
 
 Fault knobs (all optional):
   --delay-ms MS          sleep before every reply (slow server); --delay-after N: only from reply N+1
@@ -165,7 +165,9 @@ class HoldPolicy:
         s = np.asarray(obs["observation/state"], np.float32)
         if s.shape != (self.D,):
             raise ValueError(f"observation/state must be [{self.D}], got {s.shape}")
-        return {"actions": np.zeros((self.H, self.D), np.float32)}  # deltas of zero: stay where observed
+        a = np.zeros((self.H, self.D), np.float32)  # body joints: deltas of zero, stay where observed
+        a[:, -1] = s[-1]  # the gripper (last, absolute in the demo-remote manifest): where it is
+        return {"actions": a}
 
 
 # ---- server ----
