@@ -86,7 +86,7 @@ export type CommandArgs<K extends CommandName> = z.input<(typeof commandSchemas)
 export interface PolicyInfo {
   id: string; // 'expert' or a bundle folder name
   name: string;
-  kind: 'scripted' | 'autoregressive' | 'chunk_regression';
+  kind: 'scripted' | 'autoregressive' | 'chunk_regression' | 'remote';
   valid: boolean;
   problems: string[];
 }
@@ -144,7 +144,11 @@ export interface ReasoningEvent {
   timeMs: number;
   fields: ReasoningFields;
   partial: boolean; // true while decoding streams a field
-  timing?: { prefillMs: number; reasoningMs: number; actionsMs: number; totalMs: number; acceptedTokens?: number; acceptanceLength?: number; cacheHit?: boolean };
+  timing?: {
+    prefillMs: number; reasoningMs: number; actionsMs: number; totalMs: number; acceptedTokens?: number; acceptanceLength?: number; cacheHit?: boolean;
+    /** Remote policies: request to reply, the server's own inference time, and the rest (network, encoding). */
+    roundTripMs?: number; serverMs?: number; networkMs?: number;
+  };
 }
 
 export interface DatasetStatus {

@@ -17,6 +17,7 @@ import { ExpertRunner } from './expertRunner';
 import { listBundles } from './policies';
 import { mapActions, ReplayRunner } from './replay';
 import { createVlaRunner, type VlaRunner } from './vla';
+import { createRemoteRunner, REMOTE_PROBLEM_ID, type RemoteRunner } from './remote';
 import { RecordingService, type DatasetSummary } from '../recording/service';
 import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
@@ -81,6 +82,7 @@ export class ConsoleSession {
   private calibrating: { homed: boolean } | undefined;
   private lastRecordingEmitMs = -Infinity;
   private vla: VlaRunner | undefined;
+  private remote: RemoteRunner | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.opts = opts;
@@ -230,7 +232,7 @@ export class ConsoleSession {
   }
 
   async listPolicies(): Promise<PolicyInfo[]> {
-    const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name));
+    const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key));
     const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
     // The shipped demo VLA (models/bundles/demo) comes first, so it is what "start policy" runs on a
     // first start; in the simulator the scripted expert follows (it always solves the scene's task).
@@ -243,37 +245,46 @@ export class ConsoleSession {
     if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it first (the Release button, or Shift+R): the arm then holds until you start the policy.');
     let runner: PolicyRunner;
     let vla: VlaRunner | undefined;
+    let remote: RemoteRunner | undefined;
     if (id === 'expert') {
       if (this.robot.type !== 'sim_so101') throw new ReinsError('bad_request', 'The scripted expert only drives the simulator.');
       if (task && task !== this.world.task.instruction) throw new ReinsError('bad_request', `The scripted expert solves the scene's own task ("${this.world.task.instruction}"); reset the scene to change it.`);
       runner = new ExpertRunner(() => new ScriptedExpert(this.world));
     } else {
-      const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name))).find((b) => b.id === id);
+      const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key))).find((b) => b.id === id);
       if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
       if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
-      try {
-        vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
-          name: id,
-          settings: this.settings,
-          ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
-        });
-      } catch (err) {
-        const problems = (err as { problems?: { path: string; message: string }[] }).problems;
-        throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+      if (bundle.kind === 'remote') {
+        remote = await this.startRemote(id, bundle.dir);
+        runner = remote;
+      } else {
+        try {
+          vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
+            name: id,
+            settings: this.settings,
+            ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
+          });
+        } catch (err) {
+          const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+          throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+        }
+        this.attachVla(vla);
+        runner = vla;
       }
-      this.attachVla(vla);
-      runner = vla;
     }
     await this.stopCurrentPolicy();
+    if (remote === undefined) this.clearRemoteProblems();
     try {
       this.loop.handback(); // Start is an explicit resume; refused if the e-stop was engaged meanwhile
     } catch (err) {
       await vla?.stop();
+      await remote?.stop();
       throw err;
     }
     if (task) this.loop.task = task;
     this.loop.setPolicy(runner);
     this.vla = vla;
+    this.remote = remote;
     this.policyId = id;
     this.onProblem({ id: 'policy-error', cleared: true });
     this.api.emit('session', this.snapshot());
@@ -299,16 +310,63 @@ export class ConsoleSession {
     });
   }
 
+  /**
+   * A remote policy (models/remote): validated, then connected before the loop gets it. A server
+   * that is down does not fail the start: the runner holds, names the cause and reconnects; the
+   * operator hands back once it is up.
+   */
+  private async startRemote(id: string, dir: string): Promise<RemoteRunner> {
+    let r: RemoteRunner;
+    try {
+      r = await createRemoteRunner(dir, {
+        name: id,
+        robotJoints: this.robot.joints.map((j) => j.name),
+        cameras: this.cameras.map((c) => c.key),
+        limits: Object.fromEntries(this.robot.joints.map((j) => [j.name, { min: j.min, max: j.max }])),
+        rateHz: this.loop.rateHz,
+        ensemble: this.settings.ensemble,
+      });
+    } catch (err) {
+      const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+      throw new ReinsError('bundle_invalid', `Remote policy "${id}" cannot start: ${(err as Error).message}`, problems);
+    }
+    r.on('problem', (p) => {
+      if (this.remote !== r && !('cleared' in p)) return;
+      this.onProblem('cleared' in p ? p : { ...p, timeMs: this.clock.nowMs() });
+    });
+    r.on('timing', (t) => {
+      if (this.remote !== r) return;
+      this.api.emit('reasoning', {
+        timeMs: this.clock.nowMs(),
+        fields: {},
+        partial: false,
+        timing: { prefillMs: 0, reasoningMs: 0, actionsMs: 0, totalMs: t.roundTripMs, roundTripMs: t.roundTripMs, ...(t.serverMs !== undefined ? { serverMs: t.serverMs, networkMs: t.networkMs } : {}) },
+      });
+    });
+    this.clearRemoteProblems();
+    this.remote = r; // its first problems (server down) are shown while it starts
+    await r.start();
+    return r;
+  }
+
+  private clearRemoteProblems(): void {
+    this.onProblem({ id: REMOTE_PROBLEM_ID, cleared: true });
+    this.onProblem({ id: `${REMOTE_PROBLEM_ID}-slow`, cleared: true });
+    this.onProblem({ id: `${REMOTE_PROBLEM_ID}-input`, cleared: true });
+  }
+
   private async stopCurrentPolicy(): Promise<void> {
     const p = this.loop.currentPolicy;
     this.loop.setPolicy(undefined);
     this.vla = undefined;
+    this.remote = undefined;
     this.policyId = undefined;
     await p?.stop();
   }
 
   async stopPolicy(): Promise<PolicyStatus> {
     await this.stopCurrentPolicy();
+    this.clearRemoteProblems();
     this.api.emit('session', this.snapshot());
     return { running: false };
   }
@@ -316,6 +374,7 @@ export class ConsoleSession {
   setPolicySettings(a: Partial<PolicySettings>): PolicySettings {
     this.settings = { ...this.settings, ...Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) };
     this.vla?.setSettings(this.settings);
+    this.remote?.setEnsemble(this.settings.ensemble);
     return this.settings;
   }
 

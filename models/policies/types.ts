@@ -56,8 +56,9 @@ export interface InferResult {
   stats: StepStats;
 }
 
-export interface Policy {
-  readonly manifest: Manifest;
+/** `M`: the manifest of the kind (a local bundle's, or a remote policy's: models/remote/manifest.ts). */
+export interface Policy<M = Manifest> {
+  readonly manifest: M;
   infer(obs: PolicyObservation, settings: DecodeSettings, onFields?: (fields: Record<string, string>) => void): Promise<InferResult>;
   /** Forget cross-step state (the plan cache). */
   reset(): void;
