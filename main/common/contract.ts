@@ -51,7 +51,12 @@ export const invokeSchemas = {
   'dataset.open': z
     .object({
       root: path,
-      repoId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/),
+      repoId: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, 'use "name" or "namespace/name": letters, digits, "_", "-", "." (not first)')
+        .refine((id) => !id.includes('..'), 'a repo id never contains ".."'),
       fps: z.number().int().min(1).max(120),
       task: z.string().min(1).max(500),
       create: z.boolean(),
