@@ -277,10 +277,8 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       }
     });
     ws.on('close', () => conn.close());
-    ws.on('error', () => {
-      conn.close();
-      ws.terminate();
-    });
+    // ws sends the close frame itself (1007 invalid UTF-8, 1009 too big) and then ends the socket.
+    ws.on('error', () => conn.close());
   }
 
   await new Promise<void>((res, rej) => {
