@@ -16,7 +16,8 @@
  *
  * Limits: at most MAX_CLIENTS sockets; a message over MAX_WS_PAYLOAD bytes closes the socket
  * (ws maxPayload: it is never buffered whole); one over MAX_MESSAGE_BYTES is answered
- * payload_too_large; a client's bytes per second are budgeted before any parsing; events and
+ * payload_too_large; a client's messages and bytes per second are budgeted before any parsing (a flood
+ * is told once a second, and closed with 1008 when it keeps going); events and
  * frames towards a socket that does not read are dropped past SOFT_BUFFER_BYTES, and a socket
  * past HARD_BUFFER_BYTES is closed.
  */
@@ -25,7 +26,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES } from '../common/channels';
+import { MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_SECOND } from '../common/channels';
 import { encodeFrame } from '../common/frames';
 import type { ApiErrorData } from '../common/errors';
 import type { ApiServer } from '../services/api';
@@ -61,7 +62,9 @@ export const MAX_CLIENT_BYTES_PER_SECOND = 1024 * 1024;
 /** Past this many bytes queued towards a client, its frames and telemetry are dropped. */
 export const SOFT_BUFFER_BYTES = 1024 * 1024;
 /** Past this many bytes queued towards a client, it is not reading: the socket is closed. */
-export const HARD_BUFFER_BYTES = 16 * 1024 * 1024;
+export const HARD_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Messages refused for rate within one second past which a client is a flood and is closed (1008). */
+export const FLOOD_CLOSE_AFTER = 5 * MAX_MESSAGES_PER_SECOND;
 
 const MIME = new Map<string, string>([
   ['.html', 'text/html; charset=utf-8'],
@@ -225,20 +228,46 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       bufferedBytes: () => ws.bufferedAmount,
     });
     const refuse = (error: ApiErrorData, id?: unknown) => sendJson(id !== undefined ? { t: 'reply', id, ok: false, error } : { t: 'error', error });
-    // Byte budget, checked before parsing: a flood of large messages costs us no JSON.parse.
+    // Message and byte budgets, checked before parsing: a flood costs no JSON.parse, is told once a
+    // second that it is being dropped (not once per message), and is closed when it keeps going.
     let budget = MAX_CLIENT_BYTES_PER_SECOND;
+    // 1 % under the API's own bucket (main/services/api.ts), so whatever passes here passes there
+    // too and a flood is answered by this one notice only.
+    const msgRate = 0.99 * MAX_MESSAGES_PER_SECOND;
+    let msgBudget = msgRate;
     let budgetAt = performance.now();
-    const admitBytes = (n: number): boolean => {
+    let droppedAt = -Infinity;
+    let dropped = 0;
+    const admit = (n: number): 'ok' | 'bytes' | 'messages' => {
       const t = performance.now();
-      budget = Math.min(MAX_CLIENT_BYTES_PER_SECOND, budget + ((t - budgetAt) / 1000) * MAX_CLIENT_BYTES_PER_SECOND);
+      const dt = (t - budgetAt) / 1000;
+      budget = Math.min(MAX_CLIENT_BYTES_PER_SECOND, budget + dt * MAX_CLIENT_BYTES_PER_SECOND);
+      msgBudget = Math.min(msgRate, msgBudget + dt * msgRate);
       budgetAt = t;
-      if (budget < n) return false;
+      if (msgBudget < 1) return 'messages';
+      if (budget < n) return 'bytes';
       budget -= n;
-      return true;
+      msgBudget -= 1;
+      return 'ok';
+    };
+    const onDropped = (why: 'bytes' | 'messages') => {
+      const t = performance.now();
+      if (t - droppedAt > 1000) {
+        droppedAt = t;
+        dropped = 0;
+        refuse({ code: 'rate_limited', message: why === 'bytes' ? `More than ${MAX_CLIENT_BYTES_PER_SECOND} bytes per second from this client; messages are being dropped.` : `More than ${MAX_MESSAGES_PER_SECOND} messages per second from this client; messages are being dropped.` });
+      }
+      if (++dropped > FLOOD_CLOSE_AFTER) {
+        log(`closing a client that floods (${dropped} messages dropped within a second)`);
+        ws.close(1008, 'message flood');
+        setTimeout(() => ws.terminate(), 1000).unref(); // a flooder need not answer the close
+        dropped = -Infinity; // close once
+      }
     };
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
-      if (!admitBytes(size)) return refuse({ code: 'rate_limited', message: `More than ${MAX_CLIENT_BYTES_PER_SECOND} bytes per second from this client; messages are being dropped.` });
+      const admitted = admit(size);
+      if (admitted !== 'ok') return onDropped(admitted);
       if (isBinary) return refuse({ code: 'bad_request', message: 'Binary messages are not accepted from the console.' });
       if (size > MAX_MESSAGE_BYTES) return refuse({ code: 'payload_too_large', message: `Message of ${size} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit.` });
       let msg: unknown;
@@ -265,6 +294,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       }
     };
     ws.on('message', (data, isBinary) => {
+      if (ws.readyState !== ws.OPEN) return; // closing: nothing more is handled
       try {
         onMessage(data, isBinary);
       } catch (err) {

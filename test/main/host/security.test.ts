@@ -167,11 +167,35 @@ test('11: limits: a message over the payload cap closes the socket before it is 
   const ws2 = await openWs(wsUrl);
   const box = inbox(ws2);
   const big = JSON.stringify({ t: 'command', name: 'jog', args: { joint: 'x', delta: 1, pad: 'y'.repeat(60_000) } });
-  for (let i = 0; i < 24; i++) ws2.send(big); // 1.4 MB at once
-  const codes = new Set<string>();
-  for (let i = 0; i < 24; i++) codes.add((await box.next()).error.code);
-  assert.ok(codes.has('rate_limited'), `codes: ${[...codes]}`);
+  for (let i = 0; i < 48; i++) ws2.send(big); // 2.9 MB at once: over the 1 MiB/s budget
+  const codes: string[] = [];
+  for (;;) {
+    const m = await box.next(1000).catch(() => undefined);
+    if (!m) break;
+    codes.push(m.error.code);
+  }
+  assert.ok(codes.includes('rate_limited'), `codes: ${codes}`);
+  assert.ok(codes.filter((c) => c === 'bad_request').length < 48, 'what is over the budget is not parsed');
+  assert.equal(codes.filter((c) => c === 'rate_limited').length, 1, 'a client over its budget is told once, not once per message');
   ws2.close();
+  await alive();
+});
+
+test('11: limits: a client that floods is told once and then closed (1008), and its messages never reach the parser', { timeout: 20_000 }, async () => {
+  const ws = await openWs(wsUrl);
+  const box = inbox(ws);
+  const closed = new Promise<number>((res) => ws.once('close', (code) => res(code)));
+  const msg = JSON.stringify({ t: 'command', name: 'jog', args: { joint: 'x', delta: 'not a number' } });
+  for (let i = 0; i < 3000; i++) ws.send(msg);
+  assert.equal(await closed, 1008);
+  const codes: string[] = [];
+  for (;;) {
+    const m = await box.next(200).catch(() => undefined);
+    if (!m) break;
+    codes.push(m.error.code);
+  }
+  assert.ok(codes.filter((c) => c === 'bad_request').length < 600, `${codes.length} answers: the budget (300 a second) was not applied before parsing`);
+  assert.equal(codes.filter((c) => c === 'rate_limited').length, 1);
   await alive();
 });
 
@@ -179,6 +203,8 @@ test('11: limits: connections are capped', { timeout: 20_000 }, async () => {
   const { MAX_CLIENTS } = await import('../../../main/host/server');
   assert.equal(typeof MAX_CLIENTS, 'number');
   const open: WebSocket[] = [];
+  for (let i = 0; i < 100 && host.clientCount() > 0; i++) await new Promise((r) => setTimeout(r, 50)); // earlier tests' sockets
+  assert.equal(host.clientCount(), 0);
   try {
     for (let i = 0; i < MAX_CLIENTS; i++) open.push(await openWs(wsUrl));
     assert.equal(await upgrade(port, '/ws'), 503);
