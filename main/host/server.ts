@@ -124,6 +124,17 @@ function parseTarget(raw: string | undefined): URL | undefined {
   }
 }
 
+/** The id of an invoke message, or undefined (not JSON, not an invoke, no valid id). */
+function invokeId(data: WebSocket.RawData): number | string | undefined {
+  try {
+    const m = JSON.parse(data.toString()) as { t?: unknown; id?: unknown } | null;
+    if (typeof m !== 'object' || m === null || m.t !== 'invoke') return undefined;
+    return (typeof m.id === 'number' && Number.isFinite(m.id)) || (typeof m.id === 'string' && m.id.length <= 128) ? m.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RunningHost {
   url: string;
   server: Server;
@@ -250,8 +261,13 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       msgBudget -= 1;
       return 'ok';
     };
-    const onDropped = (why: 'bytes' | 'messages') => {
+    const onDropped = (why: 'bytes' | 'messages', data: WebSocket.RawData, size: number, isBinary: boolean) => {
       const t = performance.now();
+      // A small invoke still gets its reply (its sender is waiting on that id); parsing a small message is cheap.
+      if (!isBinary && size <= 1024) {
+        const id = invokeId(data);
+        if (id !== undefined) refuse({ code: 'rate_limited', message: `More than ${MAX_MESSAGES_PER_SECOND} messages per second from this client; this request was dropped.` }, id);
+      }
       if (t - droppedAt > 1000) {
         droppedAt = t;
         dropped = 0;
@@ -267,7 +283,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
       const admitted = admit(size);
-      if (admitted !== 'ok') return onDropped(admitted);
+      if (admitted !== 'ok') return onDropped(admitted, data, size, isBinary);
       if (isBinary) return refuse({ code: 'bad_request', message: 'Binary messages are not accepted from the console.' });
       if (size > MAX_MESSAGE_BYTES) return refuse({ code: 'payload_too_large', message: `Message of ${size} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit.` });
       let msg: unknown;

@@ -199,6 +199,20 @@ test('11: limits: a client that floods is told once and then closed (1008), and 
   await alive();
 });
 
+test('11: limits: over the budget, every invoke still gets its reply (rate_limited, with its id)', { timeout: 20_000 }, async () => {
+  const ws = await openWs(wsUrl);
+  const box = inbox(ws);
+  for (let i = 0; i < 400; i++) ws.send(JSON.stringify({ t: 'invoke', id: i, name: 'session.get', args: {} }));
+  const byId = new Map<number, string>();
+  while (byId.size < 400) {
+    const m = await box.next();
+    if (m.t === 'reply') byId.set(m.id, m.ok ? 'ok' : m.error.code);
+  }
+  const codes = [...byId.values()];
+  assert.ok(codes.includes('ok') && codes.includes('rate_limited'), `${new Set(codes)}`);
+  ws.close();
+});
+
 test('11: limits: connections are capped', { timeout: 20_000 }, async () => {
   const { MAX_CLIENTS } = await import('../../../main/host/server');
   assert.equal(typeof MAX_CLIENTS, 'number');
