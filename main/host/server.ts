@@ -63,8 +63,13 @@ export const MAX_CLIENT_BYTES_PER_SECOND = 1024 * 1024;
 export const SOFT_BUFFER_BYTES = 1024 * 1024;
 /** Past this many bytes queued towards a client, it is not reading: the socket is closed. */
 export const HARD_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Messages refused for rate within one second past which a client is a flood and is closed (1008). */
-export const FLOOD_CLOSE_AFTER = 5 * MAX_MESSAGES_PER_SECOND;
+/**
+ * Messages dropped over the budget within FLOOD_WINDOW_MS past which a client is a flood and is
+ * closed (1008). The renderer sends a few dozen messages a second; the budget already allows a
+ * burst of MAX_MESSAGES_PER_SECOND on top of that rate.
+ */
+export const FLOOD_CLOSE_AFTER = MAX_MESSAGES_PER_SECOND;
+export const FLOOD_WINDOW_MS = 3000;
 
 const MIME = new Map<string, string>([
   ['.html', 'text/html; charset=utf-8'],
@@ -247,8 +252,10 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     const msgRate = 0.99 * MAX_MESSAGES_PER_SECOND;
     let msgBudget = msgRate;
     let budgetAt = performance.now();
-    let droppedAt = -Infinity;
+    let noticeAt = -Infinity;
+    let floodAt = -Infinity;
     let dropped = 0;
+    let floodClosed = false;
     const admit = (n: number): 'ok' | 'bytes' | 'messages' => {
       const t = performance.now();
       const dt = (t - budgetAt) / 1000;
@@ -264,20 +271,21 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     const onDropped = (why: 'bytes' | 'messages', data: WebSocket.RawData, size: number, isBinary: boolean) => {
       const t = performance.now();
       // A small invoke still gets its reply (its sender is waiting on that id); parsing a small message is cheap.
-      if (!isBinary && size <= 1024) {
-        const id = invokeId(data);
-        if (id !== undefined) refuse({ code: 'rate_limited', message: `More than ${MAX_MESSAGES_PER_SECOND} messages per second from this client; this request was dropped.` }, id);
-      }
-      if (t - droppedAt > 1000) {
-        droppedAt = t;
-        dropped = 0;
+      const id = !isBinary && size <= 1024 ? invokeId(data) : undefined;
+      if (id !== undefined) refuse({ code: 'rate_limited', message: `More than ${MAX_MESSAGES_PER_SECOND} messages per second from this client; this request was dropped.` }, id);
+      else if (t - noticeAt > 1000) {
+        noticeAt = t;
         refuse({ code: 'rate_limited', message: why === 'bytes' ? `More than ${MAX_CLIENT_BYTES_PER_SECOND} bytes per second from this client; messages are being dropped.` : `More than ${MAX_MESSAGES_PER_SECOND} messages per second from this client; messages are being dropped.` });
       }
-      if (++dropped > FLOOD_CLOSE_AFTER) {
-        log(`closing a client that floods (${dropped} messages dropped within a second)`);
+      if (t - floodAt > FLOOD_WINDOW_MS) {
+        floodAt = t;
+        dropped = 0;
+      }
+      if (++dropped > FLOOD_CLOSE_AFTER && !floodClosed) {
+        floodClosed = true;
+        log(`closing a client that floods (${dropped} messages dropped within ${FLOOD_WINDOW_MS / 1000} s)`);
         ws.close(1008, 'message flood');
         setTimeout(() => ws.terminate(), 1000).unref(); // a flooder need not answer the close
-        dropped = -Infinity; // close once
       }
     };
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
