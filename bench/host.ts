@@ -6,7 +6,8 @@
  *   a) flood     N clients sending small messages as fast as they can (far over the rate limit)
  *   b) large     N clients sending 60 KB messages under the rate and byte limits (each is parsed)
  *   c) slow      N clients that never read, acknowledge every frame blindly and keep invoking
- *   d) expensive N clients each keeping policy.list + session.get + dataset.episodes in flight
+ *   d) expensive N clients each keeping four policy.list / session.get / dataset.episodes in
+ *                flight (backing off 250 ms when answered rate_limited, as the renderer would)
  *   e) rebundle  as d, with a bundle's files touched every 200 ms (each list revalidates it)
  * The host (a real session: simulated SO-101, its two cameras, the scripted expert driving it)
  * runs in a child process, so its RSS is its own; the clients run here. The loop reports over
@@ -36,6 +37,8 @@ interface ChildStats {
   rss: number;
   maxRss: number;
   clients: number;
+  /** Bundle validations run so far (the catalog's count; -1 where it has none). */
+  validations: number;
 }
 
 // ---------------------------------------------------------------- child: the host under test
@@ -70,7 +73,7 @@ if (process.argv.includes('--child')) {
       process.send!({ type: 'marked' });
     } else if (m.type === 'stats') {
       const st = session.loop.stats();
-      const out: ChildStats = { ticks: st.ticks - ticks0, periods, tickP50Ms: st.tick.p50Ms, tickP99Ms: st.tick.p99Ms, lateP99Ms: st.lateness.p99Ms, rss: process.memoryUsage().rss, maxRss, clients: host.clientCount() };
+      const out: ChildStats = { ticks: st.ticks - ticks0, periods, tickP50Ms: st.tick.p50Ms, tickP99Ms: st.tick.p99Ms, lateP99Ms: st.lateness.p99Ms, rss: process.memoryUsage().rss, maxRss, clients: host.clientCount(), validations: session.catalog.validations };
       process.send!({ type: 'stats', stats: out });
     } else if (m.type === 'stop') {
       void host.close().then(() => session.stop()).then(() => process.exit(0));
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
     answered: number;
     refused: Record<string, number>;
     closed: number;
+    validations: number;
   }
   const rows: Row[] = [];
   const measure = async (phase: string, part: Row['part'], seconds: number, load?: () => { stop(): Promise<{ sent: number; answered: number; refused: Record<string, number>; closed: number }> }) => {
@@ -149,6 +153,7 @@ async function main(): Promise<void> {
       tickP99Ms: Number(s.tickP99Ms.toFixed(3)),
       rssMB: Number((s.rss / 2 ** 20).toFixed(1)),
       maxRssMB: Number((s.maxRss / 2 ** 20).toFixed(1)),
+      validations: s.validations,
       ...c,
     });
   };
@@ -228,8 +233,9 @@ async function main(): Promise<void> {
       const names = ['policy.list', 'session.get', 'dataset.episodes', 'policy.list'];
       ws.on('message', (d, bin) => {
         if (bin) return;
-        const m = JSON.parse(d.toString()) as { t: string; id?: number };
-        if (m.t === 'reply' && typeof m.id === 'number' && pending.delete(m.id)) next();
+        const m = JSON.parse(d.toString()) as { t: string; id?: number; error?: { code: string } };
+        // A well-behaved client: the next request at once, or after 250 ms when told it is over the rate.
+        if (m.t === 'reply' && typeof m.id === 'number' && pending.delete(m.id)) setTimeout(next, m.error?.code === 'rate_limited' ? 250 : 0);
       });
       const next = () => {
         if (!alive()) return;
@@ -265,11 +271,11 @@ async function main(): Promise<void> {
 
   const base = rows[0]!;
   console.log(`Host under load: ${N} clients per phase, ${SECONDS} s per phase, loop ${RATE} Hz (sim SO-101, 2 cameras 320x240, scripted expert), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
-  console.log('phase                | part   | rate Hz (% idle) | period p50/p99 ms | tick p50/p99 ms | RSS end/max MB | sent   | answered | refused / closed');
+  console.log('phase                | part   | rate Hz (% idle) | period p50/p99 ms | tick p50/p99 ms | RSS end/max MB | sent   | answered | refused / closed | bundle validations');
   for (const r of rows) {
     const pct = ((100 * r.rateHz) / base.rateHz).toFixed(0);
     console.log(
-      `${r.phase.padEnd(20)} | ${r.part.padEnd(6)} | ${r.rateHz.toFixed(1).padStart(6)} (${pct.padStart(3)} %)  | ${r.periodP50Ms.toFixed(1).padStart(6)} / ${r.periodP99Ms.toFixed(1).padStart(6)} | ${r.tickP50Ms.toFixed(2)} / ${r.tickP99Ms.toFixed(2)} | ${r.rssMB.toFixed(0).padStart(5)} / ${r.maxRssMB.toFixed(0).padStart(5)} | ${String(r.sent).padStart(6)} | ${String(r.answered).padStart(8)} | ${JSON.stringify(r.refused)} / ${r.closed}`,
+      `${r.phase.padEnd(20)} | ${r.part.padEnd(6)} | ${r.rateHz.toFixed(1).padStart(6)} (${pct.padStart(3)} %)  | ${r.periodP50Ms.toFixed(1).padStart(6)} / ${r.periodP99Ms.toFixed(1).padStart(6)} | ${r.tickP50Ms.toFixed(2)} / ${r.tickP99Ms.toFixed(2)} | ${r.rssMB.toFixed(0).padStart(5)} / ${r.maxRssMB.toFixed(0).padStart(5)} | ${String(r.sent).padStart(6)} | ${String(r.answered).padStart(8)} | ${JSON.stringify(r.refused)} / ${r.closed} | ${r.validations}`,
     );
   }
   const during = rows.filter((r) => r.part === 'during');
