@@ -96,6 +96,8 @@ for (const how of ['SIGTERM to npm', 'SIGKILL to the launcher'] as const) {
       const end = Date.now() + 10_000;
       while (hostPids(seed).length && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
       assert.deepEqual(hostPids(seed), [], 'no process of this start is left');
+      // It stopped as on a quit (session.stop: the arm holds, a real arm's torque goes off, recordings close), not by being killed.
+      assert.match(out, /stopping \(the arm holds, recordings are closed\)/);
     } finally {
       child.kill('SIGKILL');
       for (const pid of hostPids(seed)) {
