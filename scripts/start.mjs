@@ -3,8 +3,9 @@
 //
 // It never leaves its child behind: SIGINT/SIGTERM/SIGHUP are forwarded to the child and the
 // launcher exits with the child's status; when the launcher's own parent goes away (npm killed:
-// npm's `sh -c` dies without passing the signal on, and this process is re-parented), it stops
-// the child as on a signal. The headless host also gets an IPC channel and stops when it closes,
+// npm's `sh -c` dies without passing the signal on, and this process is re-parented), or, run by
+// npm on Linux, npm itself (a SIGKILL of npm leaves its shell alive), it stops the child as on a
+// signal. The headless host also gets an IPC channel and stops when it closes,
 // so even a SIGKILL of this launcher stops the host (main/host/cli.ts).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -49,6 +50,15 @@ function run(cmd, cmdArgs) {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGKILL: 9 };
 
+/** The parent pid of a process (Linux /proc); undefined where it cannot be read. */
+function parentOf(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Forwards signals to the child, follows the parent's death, exits with the child. */
 function supervise(child) {
   let stopping = false;
@@ -62,8 +72,10 @@ function supervise(child) {
   };
   for (const sig of SIGNALS) process.on(sig, () => stop(sig));
   const parent = process.ppid;
+  // Run by npm (npm → sh -c → this): on Linux also watch npm itself, whose SIGKILL leaves the shell alive.
+  const grandparent = process.env.npm_lifecycle_event !== undefined ? parentOf(parent) : undefined;
   const watch = setInterval(() => {
-    if (process.ppid !== parent) stop('SIGTERM');
+    if (process.ppid !== parent || (grandparent !== undefined && parentOf(parent) !== grandparent)) stop('SIGTERM');
   }, 500);
   watch.unref();
   child.on('exit', (code, signal) => {

@@ -76,11 +76,11 @@ async function stopsServing(port: number, ms: number): Promise<boolean> {
   return false;
 }
 
-for (const how of ['SIGTERM to npm', 'SIGKILL to the launcher'] as const) {
+for (const how of ['SIGTERM to npm', 'SIGKILL to npm', 'SIGKILL to the launcher'] as const) {
   test(`npm start: ${how} stops the host (no orphan holding the port and the robot); the token can come from REINS_TOKEN`, { timeout: 120_000 }, async () => {
     const seed = String(100_000_000 + Math.floor(Math.random() * 800_000_000));
     const env = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent', REINS_TOKEN: 'env-token-12345' };
-    const child = how === 'SIGTERM to npm' ? spawn('npm', ['start', '--', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn(process.execPath, ['scripts/start.mjs', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = how !== 'SIGKILL to the launcher' ? spawn('npm', ['start', '--', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn(process.execPath, ['scripts/start.mjs', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
