@@ -7,12 +7,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      // The simulated cameras' worker and the inference child run as their own entry files.
+      // The simulated cameras' worker, the bundle validator's worker and the inference child run as their own entry files.
       rollupOptions: {
         input: {
           index: resolve('main/app/index.ts'),
           simCameraWorker: resolve('drivers/sim/simCameraWorker.entry.ts'),
           policyChild: resolve('models/runtime/child.ts'),
+          bundleValidator: resolve('main/services/bundleValidator.entry.ts'),
         },
       },
     },

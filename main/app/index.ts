@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConsoleSession } from '../services/session';
 import type { ClientConnection } from '../services/api';
 import { parseStartArgs } from '../host/args';
+import { handleCommand, handleInvoke } from './ipc';
 import { allowPermission, CONTENT_SECURITY_POLICY, isOwnPage, secureWebPreferences } from './security';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,7 +66,7 @@ function createWindow(): BrowserWindow {
 
 async function main(): Promise<void> {
   // Electron and Chromium may add switches of their own: keep only ours, and refuse bad values loudly.
-  const ours = new Set(['--headless', '--port', '--host', '--token', '--rate', '--seed', '--size', '--camera']);
+  const ours = new Set(['--headless', '--port', '--host', '--token', '--token-file', '--allow-host', '--rate', '--seed', '--size', '--camera']);
   const raw = process.argv.slice(process.defaultApp ? 2 : 1).filter((a) => a !== '.');
   const mine: string[] = [];
   for (let i = 0; i < raw.length; i++) {
@@ -103,18 +104,15 @@ async function main(): Promise<void> {
     hardwareCameras: args.cameras,
     // Built by electron-vite as their own entries beside index.js (see electron.vite.config.ts).
     simCameraWorkerUrl: pathToFileURL(join(here, 'simCameraWorker.js')),
+    bundleValidatorUrl: pathToFileURL(join(here, 'bundleValidator.js')),
     policyChildEntry: { path: join(here, 'policyChild.js'), execArgv: [] },
     bundlesDir: app.isPackaged ? join(process.resourcesPath, 'bundles') : join(here, '../../models/bundles'),
   });
   await consoleSession.start();
 
-  ipcMain.handle('reins:invoke', async (e, name: unknown, payload: unknown) => {
-    if (!fromOwnPage(e.senderFrame?.url)) return { ok: false, error: { code: 'unauthorized', message: 'Request from an unknown page.' } };
-    return connectionFor(e.sender).invoke(String(name), payload);
-  });
+  ipcMain.handle('reins:invoke', (e, name: unknown, payload: unknown) => handleInvoke(() => connectionFor(e.sender), fromOwnPage(e.senderFrame?.url), name, payload));
   ipcMain.on('reins:command', (e, name: unknown, payload: unknown) => {
-    if (!fromOwnPage(e.senderFrame?.url)) return;
-    const err = connectionFor(e.sender).command(String(name), payload);
+    const err = handleCommand(() => connectionFor(e.sender), fromOwnPage(e.senderFrame?.url), name, payload);
     if (err && !e.sender.isDestroyed()) e.sender.send('reins:event:problems', [{ id: 'bad-command', severity: 'warning', source: 'api', message: err.message, timeMs: performance.now() }]);
   });
 

@@ -52,7 +52,12 @@ export const invokeSchemas = {
     .object({
       /** Folder that holds <repoId>/; default: the session's datasetsRoot (<REINS_HOME or ~/.reins>/datasets). */
       root: path.optional(),
-      repoId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/),
+      repoId: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, 'use "name" or "namespace/name": letters, digits, "_", "-", "." (not first)')
+        .refine((id) => !id.includes('..'), 'a repo id never contains ".."'),
       fps: z.number().int().min(1).max(120),
       task: z.string().min(1).max(500),
       create: z.boolean(),

@@ -3,7 +3,12 @@ export interface StartArgs {
   headless: boolean;
   host: string;
   port: number;
+  /** The secret itself; filled by resolveToken from --token, --token-file or $REINS_TOKEN. */
   token?: string;
+  /** --token-file: a file whose first line is the token (kept out of `ps` and shell history). */
+  tokenFile?: string;
+  /** --allow-host: extra names a browser may use to reach the console (repeatable). */
+  allowHosts: string[];
   rateHz: number;
   seed: number;
   cameraWidth: number;
@@ -31,11 +36,15 @@ export function parseCameraSpec(v: string): HostCameraSpec {
   return spec;
 }
 
-export const USAGE = `Usage: npm start -- [--headless] [--port N] [--host ADDR --token T] [--rate HZ] [--seed S] [--size WxH]
+export const USAGE = `Usage: npm start -- [--headless] [--port N] [--host ADDR --token-file F] [--rate HZ] [--seed S] [--size WxH]
   --headless     serve the console to a browser even if Electron is installed
   --port N       HTTP/WebSocket port (default 5173; 0 picks a free one)
-  --host ADDR    address to listen on (default 127.0.0.1); any other address requires --token
-  --token T      secret a browser must present (?token=T) to use the console
+  --host ADDR    address to listen on (default 127.0.0.1); any other address requires a token
+  --token-file F file holding the secret a browser must present (?token=...); or set REINS_TOKEN
+  --token T      the secret on the command line (visible in ps and shell history: prefer the two above)
+  --allow-host NAME
+                 another host name a browser may use to reach the console (repeatable; the bound
+                 address, localhost, 127.0.0.1 and [::1] are always allowed)
   --rate HZ      control loop rate (default 30)
   --seed S       simulator layout seed (default 1)
   --size WxH     simulated camera size, 224x224 up to 640x480 (default 320x240)
@@ -45,7 +54,7 @@ export const USAGE = `Usage: npm start -- [--headless] [--port N] [--host ADDR -
                  file:PATH (a video, looped) or testsrc (ffmpeg's test pattern)`;
 
 export function parseStartArgs(argv: readonly string[]): StartArgs {
-  const a: StartArgs = { headless: false, host: '127.0.0.1', port: 5173, rateHz: 30, seed: 1, cameraWidth: 320, cameraHeight: 240, cameras: [] };
+  const a: StartArgs = { headless: false, host: '127.0.0.1', port: 5173, allowHosts: [], rateHz: 30, seed: 1, cameraWidth: 320, cameraHeight: 240, cameras: [] };
   const need = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value.\n${USAGE}`);
@@ -74,6 +83,17 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
         a.token = need(i, f);
         i++;
         break;
+      case '--token-file':
+        a.tokenFile = need(i, f);
+        i++;
+        break;
+      case '--allow-host': {
+        const v = need(i, f);
+        if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]{1,253})$/.test(v)) throw new Error(`--allow-host takes a host name or address (no port, no scheme), got "${v}".`);
+        a.allowHosts.push(v);
+        i++;
+        break;
+      }
       case '--rate':
         a.rateHz = int(need(i, f), f, 1, 500);
         i++;
@@ -104,6 +124,36 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
         throw new Error(`Unknown option "${f}".\n${USAGE}`);
     }
   }
+  if (a.token !== undefined && a.tokenFile !== undefined) throw new Error('Give either --token or --token-file, not both.');
   if (a.token !== undefined && a.token.length < 8) throw new Error('--token must be at least 8 characters.');
   return a;
+}
+
+/**
+ * The token, from (first found) --token, --token-file (its first line), $REINS_TOKEN_FILE, or
+ * $REINS_TOKEN. At least 8 characters, no whitespace inside. `readFile` is injected (tests).
+ */
+export function resolveToken(a: StartArgs, env: Readonly<Record<string, string | undefined>>, readFile: (path: string) => string): string | undefined {
+  let token: string | undefined;
+  let from: string;
+  const file = a.tokenFile ?? (a.token === undefined ? env.REINS_TOKEN_FILE || undefined : undefined);
+  if (a.token !== undefined) {
+    token = a.token;
+    from = '--token';
+  } else if (file !== undefined) {
+    from = a.tokenFile !== undefined ? `--token-file ${file}` : `REINS_TOKEN_FILE (${file})`;
+    let text: string;
+    try {
+      text = readFile(file);
+    } catch (err) {
+      throw new Error(`Cannot read the token file ${file}: ${(err as Error).message}`);
+    }
+    token = text.split(/\r?\n/)[0]!.trim();
+  } else if (env.REINS_TOKEN !== undefined && env.REINS_TOKEN !== '') {
+    token = env.REINS_TOKEN.trim();
+    from = 'REINS_TOKEN';
+  } else return undefined;
+  if (token.length < 8) throw new Error(`The token (${from}) must be at least 8 characters.`);
+  if (/\s/.test(token)) throw new Error(`The token (${from}) must not contain spaces.`);
+  return token;
 }

@@ -1,41 +1,68 @@
 /**
  * Headless host entry: `npm start` runs this when there is no Electron binary (or with --headless).
  * Starts the console session (simulated SO-101 by default) and serves the renderer and the API.
+ *
+ * It stops as on a normal quit (the arm holds, a real arm's torque goes off, recordings are
+ * closed) on SIGINT, SIGTERM, SIGHUP, and when the launcher that started it (scripts/start.mjs,
+ * over an IPC channel) goes away, so killing `npm start` never leaves a host holding the port
+ * and the robot. A second signal while stopping exits at once.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { parseStartArgs } from './args';
-import { startHost } from './server';
+import { parseStartArgs, resolveToken } from './args';
+import { startHost, type RunningHost } from './server';
 import { ConsoleSession } from '../services/session';
 
 async function main(): Promise<void> {
   let args;
   try {
     args = parseStartArgs(process.argv.slice(2));
+    args.token = resolveToken(args, process.env, (p) => readFileSync(p, 'utf8'));
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const session = new ConsoleSession({ rateHz: args.rateHz, seed: args.seed, cameraWidth: args.cameraWidth, cameraHeight: args.cameraHeight, hardwareCameras: args.cameras, log: (m) => console.log(m) });
+  let host: RunningHost | undefined;
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) {
+      console.log(`${why} again: exiting now.`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${why}: stopping (the arm holds, recordings are closed).`);
+    const force = setTimeout(() => {
+      console.error('Stopping took over 10 s; exiting.');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    try {
+      await host?.close();
+      await session.stop();
+    } catch (err) {
+      console.error(`Stopping failed: ${(err as Error).message}`);
+      process.exit(1);
+    }
+    process.exit(0);
+  };
+  // Installed before anything starts, so a signal during start-up also stops cleanly.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
+  // Started by scripts/start.mjs with an IPC channel: when the launcher dies (even by SIGKILL), the channel closes.
+  if (process.send) process.on('disconnect', () => void shutdown('the launcher (npm start) went away'));
+
   await session.start();
-  let host;
   try {
-    host = await startHost({ host: args.host, port: args.port, token: args.token, rendererDir: join(root, 'out', 'renderer'), api: session.api, fileRoots: () => session.fileRoots(), log: (m) => console.log(m) });
+    host = await startHost({ host: args.host, port: args.port, token: args.token, allowHosts: args.allowHosts, rendererDir: join(root, 'out', 'renderer'), api: session.api, fileRoots: () => session.fileRoots(), log: (m) => console.log(m) });
   } catch (err) {
     console.error(`Could not start the console host: ${(err as Error).message}`);
     await session.stop();
     process.exit(1);
   }
-  console.log(`Reins is running headless (simulated SO-101, loop ${args.rateHz} Hz). Open ${host.url} in a browser.`);
-  const shutdown = async (sig: string) => {
-    console.log(`\n${sig}: stopping (the arm holds, recordings are closed).`);
-    await host.close();
-    await session.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (stopping) return;
+  console.log(`Reins is running headless (pid ${process.pid}, simulated SO-101, loop ${args.rateHz} Hz). Open ${host.url} in a browser.`);
 }
 
 void main();

@@ -23,6 +23,9 @@ export interface ClientLink {
   bufferedBytes?(): number;
 }
 
+/** Bytes queued towards a client past which it gets no new frames (it is not reading). */
+export const MAX_BUFFERED_FRAME_BYTES = 1024 * 1024;
+
 export type InvokeOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorData };
 
 /** Commands by which a client takes (or keeps) control of the arm: the client that sent the last one is the operator. */
@@ -59,10 +62,11 @@ export class ClientConnection {
     return undefined;
   }
 
-  async invoke(name: string, args: unknown): Promise<InvokeOutcome> {
+  async invoke(name: unknown, args: unknown): Promise<InvokeOutcome> {
     const limited = this.admit();
     if (limited) return { ok: false, error: limited };
-    if (!isInvoke(name)) return { ok: false, error: { code: 'unknown_channel', message: `Unknown request "${String(name).slice(0, 64)}".` } };
+    if (typeof name !== 'string') return { ok: false, error: { code: 'bad_request', message: 'A request name must be a string.' } };
+    if (!isInvoke(name)) return { ok: false, error: { code: 'unknown_channel', message: `Unknown request "${name.slice(0, 64)}".` } };
     const parsed = invokeSchemas[name].safeParse(args ?? {});
     if (!parsed.success) return { ok: false, error: { code: 'bad_request', message: `Invalid arguments for ${name}: ${describeZod(parsed.error)}` } };
     try {
@@ -74,10 +78,11 @@ export class ClientConnection {
   }
 
   /** Returns an error to report back to the client, or undefined when the command was accepted. */
-  command(name: string, args: unknown): ApiErrorData | undefined {
+  command(name: unknown, args: unknown): ApiErrorData | undefined {
     const limited = this.admit();
     if (limited) return limited;
-    if (!isCommand(name)) return { code: 'unknown_channel', message: `Unknown command "${String(name).slice(0, 64)}".` };
+    if (typeof name !== 'string') return { code: 'bad_request', message: 'A command name must be a string.' };
+    if (!isCommand(name)) return { code: 'unknown_channel', message: `Unknown command "${name.slice(0, 64)}".` };
     const parsed = commandSchemas[name].safeParse(args ?? {});
     if (!parsed.success) return { code: 'bad_request', message: `Invalid arguments for ${name}: ${describeZod(parsed.error)}` };
     if (name === 'frameAck') {
@@ -107,16 +112,24 @@ export class ClientConnection {
       this.pending.set(f.camera, f); // latest frame wins
       return;
     }
+    this.pending.delete(f.camera);
     this.deliver(f);
   }
 
   private deliver(f: FramePacket): void {
+    // A client whose transport has not drained what it was sent gets no more frames until it does
+    // (an ack alone proves nothing: a client can ack without reading). The newest frame waits.
+    if ((this.link.bufferedBytes?.() ?? 0) > MAX_BUFFERED_FRAME_BYTES) {
+      this.pending.set(f.camera, f);
+      return;
+    }
     this.awaitingAck.add(f.camera);
     this.link.sendFrame(f);
   }
 
   close(): void {
     this.closed = true;
+    this.pending.clear();
     this.server.disconnect(this);
   }
 }

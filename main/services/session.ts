@@ -14,7 +14,7 @@ import { ControlLoop } from '../control/loop';
 import type { Clock, PolicyRunner, StepRecord } from '../control/types';
 import { ApiServer, type CommandHandlers, type InvokeHandlers } from './api';
 import { ExpertRunner } from './expertRunner';
-import { listBundles } from './policies';
+import { BundleCatalog } from './policies';
 import { mapActions, ReplayRunner } from './replay';
 import { createVlaRunner, type VlaRunner } from './vla';
 import { createRemoteRunner, REMOTE_PROBLEM_ID, type RemoteRunner } from './remote';
@@ -24,6 +24,8 @@ import { join, relative, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { HardwareService } from './hardware';
+import { checkNewDatasetFolder, isDatasetVideo, repoIdProblem } from './datasetFolder';
+import type { FileRoot } from '../host/server';
 import type { HostCameraSpec } from '../host/args';
 import { FfmpegCamera } from '../../drivers/cameras/ffmpeg';
 import { FileCamera } from '../../drivers/cameras/file/FileCamera';
@@ -46,6 +48,8 @@ export interface SessionOptions {
   policyChildEntry?: { path: string; execArgv: string[] };
   /** The simulated cameras' worker entry in a bundled build (Electron); default: the TS source via tsx. */
   simCameraWorkerUrl?: URL;
+  /** The bundle validator's worker entry in a bundled build (Electron); default: the TS source via tsx. */
+  bundleValidatorUrl?: URL;
   /** The console's own folder: calibration files, remembered state. Default: $REINS_HOME or ~/.reins. */
   homeDir?: string;
   /** Where calibration files live (LeRobot's layout below it). Default: <homeDir>/calibration. */
@@ -83,6 +87,7 @@ export class ConsoleSession {
   private lastRecordingEmitMs = -Infinity;
   private vla: VlaRunner | undefined;
   private remote: RemoteRunner | undefined;
+  private catalogCache: BundleCatalog | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.opts = opts;
@@ -142,14 +147,15 @@ export class ConsoleSession {
     // An episode in progress is saved, not lost, when the console shuts down.
     await this.recording.closeDataset({ save: true }).catch((err: Error) => this.onProblem({ id: 'recorder-close', severity: 'error', source: 'recorder', message: `Closing the dataset failed: ${err.message}`, timeMs: this.clock.nowMs() }));
     for (const c of this.cameras) await c.disconnect();
+    await this.catalogCache?.dispose();
     if (this.robot === this.sim.robot) await this.robot.disconnect();
     else await this.hardware.disconnect(); // torque off: an arm left powered must not keep resisting
   }
 
-  /** Folders the host may serve read-only under /files/<name>/ (dataset videos for review). */
-  fileRoots(): Record<string, string> {
+  /** Folders the host may serve read-only under /files/<name>/: the open dataset's videos, for review. */
+  fileRoots(): ReadonlyMap<string, FileRoot> {
     const root = this.recording.status().dataset?.root;
-    return root ? { dataset: root } : {};
+    return new Map(root ? [['dataset', { dir: root, allow: isDatasetVideo }]] : []);
   }
 
   // ---- problems ----
@@ -231,8 +237,14 @@ export class ConsoleSession {
     return this.opts.bundlesDir ?? DEFAULT_BUNDLES;
   }
 
+  /** Bundles, validated off the loop's thread and only when they change (./policies.ts). */
+  get catalog(): BundleCatalog {
+    this.catalogCache ??= new BundleCatalog(this.bundlesDir, this.opts.bundleValidatorUrl ? { workerUrl: this.opts.bundleValidatorUrl } : {});
+    return this.catalogCache;
+  }
+
   async listPolicies(): Promise<PolicyInfo[]> {
-    const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key));
+    const bundles = await this.catalog.list(this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key));
     const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
     // The shipped demo VLA (models/bundles/demo) comes first, so it is what "start policy" runs on a
     // first start; in the simulator the scripted expert follows (it always solves the scene's task).
@@ -251,7 +263,7 @@ export class ConsoleSession {
       if (task && task !== this.world.task.instruction) throw new ReinsError('bad_request', `The scripted expert solves the scene's own task ("${this.world.task.instruction}"); reset the scene to change it.`);
       runner = new ExpertRunner(() => new ScriptedExpert(this.world));
     } else {
-      const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key))).find((b) => b.id === id);
+      const bundle = (await this.catalog.list(this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key))).find((b) => b.id === id);
       if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
       if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
       if (bundle.kind === 'remote') {
@@ -609,7 +621,10 @@ export class ConsoleSession {
 
   /** The dataset folder is <root>/<repoId>, as LeRobot lays out $HF_LEROBOT_HOME/<repo_id>; root defaults to datasetsRoot. */
   private async openDataset(a: { root?: string | undefined; repoId: string; fps: number; task: string; create: boolean }): Promise<DatasetStatus> {
+    const bad = repoIdProblem(a.repoId);
+    if (bad) throw new ReinsError('bad_request', `Invalid repo id: ${bad}.`);
     const folder = join(a.root === undefined || a.root.trim() === '' ? this.datasetsRoot : a.root, a.repoId);
+    if (a.create) await checkNewDatasetFolder(folder);
     const summary = a.create
       ? await this.recording.createDataset({
           root: folder,

@@ -85,7 +85,7 @@ test('frame codec rejects a truncated message', () => {
 });
 
 test('start options: defaults, validation, token length', () => {
-  assert.deepEqual(parseStartArgs([]), { headless: false, host: '127.0.0.1', port: 5173, rateHz: 30, seed: 1, cameraWidth: 320, cameraHeight: 240, cameras: [] });
+  assert.deepEqual(parseStartArgs([]), { headless: false, host: '127.0.0.1', port: 5173, allowHosts: [], rateHz: 30, seed: 1, cameraWidth: 320, cameraHeight: 240, cameras: [] });
   assert.deepEqual(parseStartArgs(['--camera', 'front=/dev/video2@320x240:15', '--camera', 'wrist=testsrc']).cameras, [
     { key: 'front', source: { kind: 'device', device: '/dev/video2' }, width: 320, height: 240, fps: 15 },
     { key: 'wrist', source: { kind: 'testsrc' }, width: 640, height: 480, fps: 30 },

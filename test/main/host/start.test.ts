@@ -32,3 +32,81 @@ test('npm start falls back to the headless host, says why, and serves the consol
     await new Promise((r) => child.once('exit', r));
   }
 });
+
+// ---- issue 12, findings 12 and 13: the token from the environment; killing `npm start` stops the host ----
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { upgrade } from './helpers';
+
+/** Host processes started with this unique seed (to clean up whatever a failing run leaves). */
+function hostPids(seed: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.endsWith('cli.ts') || a.endsWith('start.mjs')) && cmd.includes(seed)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function waitFor(out: () => string, re: RegExp, ms: number): Promise<RegExpExecArray> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = re.exec(out());
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${re}:\n${out()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopsServing(port: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+for (const how of ['SIGTERM to npm', 'SIGKILL to npm', 'SIGKILL to the launcher'] as const) {
+  test(`npm start: ${how} stops the host (no orphan holding the port and the robot); the token can come from REINS_TOKEN`, { timeout: 120_000 }, async () => {
+    const seed = String(100_000_000 + Math.floor(Math.random() * 800_000_000));
+    const env = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent', REINS_TOKEN: 'env-token-12345' };
+    const child = how !== 'SIGKILL to the launcher' ? spawn('npm', ['start', '--', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn(process.execPath, ['scripts/start.mjs', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const m = await waitFor(() => out, /Reins console at (http:\/\/\S+)/, 100_000);
+      const url = new URL(m[1]!);
+      assert.equal(url.searchParams.get('token'), 'env-token-12345', 'the token came from REINS_TOKEN');
+      const port = Number(url.port);
+      assert.equal(await upgrade(port, '/ws'), 401, 'no token, no socket');
+      assert.equal(await upgrade(port, '/ws?token=env-token-12345'), 101);
+      child.kill(how === 'SIGTERM to npm' ? 'SIGTERM' : 'SIGKILL');
+      assert.ok(await stopsServing(port, 20_000), `the host still serves on port ${port} after ${how}`);
+      const end = Date.now() + 10_000;
+      while (hostPids(seed).length && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(hostPids(seed), [], 'no process of this start is left');
+      // It stopped as on a quit (session.stop: the arm holds, a real arm's torque goes off, recordings close), not by being killed.
+      assert.match(out, /stopping \(the arm holds, recordings are closed\)/);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of hostPids(seed)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  });
+}

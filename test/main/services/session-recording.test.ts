@@ -51,7 +51,7 @@ test('create → record → review → replay, all through the API', { timeout: 
     assert.equal(ep.state.length, eps[0]!.length);
     assert.ok(ep.intervention.some((x) => x) && ep.intervention.some((x) => !x), 'the correction is flagged per frame');
     assert.match(ep.videos.front!.url, /^\/files\/dataset\/videos\/observation\.images\.front\//);
-    assert.ok(s.fileRoots().dataset);
+    assert.equal(s.fileRoots().get('dataset')?.allow(decodeURIComponent(ep.videos.front!.url.slice('/files/dataset/'.length))), true, 'the review video is servable');
     const rows = await readRows(join(root, 'data/chunk-000/file-000.parquet'));
     assert.equal(rows.length, eps[0]!.length);
     assert.deepEqual(rows.map((r) => Number(r.frame_index)), rows.map((_, i) => i));
