@@ -9,7 +9,7 @@ export { CommunicationError, DeviceNotConnectedError, DeviceAlreadyConnectedErro
 export class MotorFaultError extends DriverError {
   readonly faults: readonly MotorFault[];
   constructor(faults: readonly MotorFault[], context: string) {
-    const parts = faults.map((f) => `servo ${f.id}${f.joint ? ` (${f.joint})` : ''}: ${f.errorBits.join(', ')}${f.advice ? ` — ${f.advice}` : ''}`);
+    const parts = faults.map((f) => `servo ${f.id}${f.joint ? ` (${f.joint})` : ''}${f.register ? `, register ${f.register}` : ''}: ${f.errorBits.join(', ')}${f.advice ? ` — ${f.advice}` : ''}`);
     super('motor_fault', `${context}: ${parts.join('; ')}.`, { faults: faults.map((f) => ({ ...f })) });
     this.name = 'MotorFaultError';
     this.faults = faults;

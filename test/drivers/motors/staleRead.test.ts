@@ -31,11 +31,15 @@ interface Phase {
   adapter: Partial<AdapterModel>;
 }
 
+// Phases follow each other without warning the driver: the latency jumps from 0 to 16 ms (its
+// margin lags behind, so whole cycles time out and their reply sets land in the next cycle), and
+// the last phase holds 5 % of reply sets for 30 ms (past every retry of a cycle).
 const PHASES: Phase[] = [
-  { cycles: 900, adapter: { latencyMs: 0, jitterMs: 0, lateRate: 0.02, lateMs: 6, duplicateRate: 0.02, duplicateDelayMs: 2 } },
-  { cycles: 350, adapter: { latencyMs: 2, jitterMs: 1, lateRate: 0.03, lateMs: 8, duplicateRate: 0.03, duplicateDelayMs: 4 } },
-  { cycles: 200, adapter: { latencyMs: 8, jitterMs: 2, lateRate: 0.03, lateMs: 12, duplicateRate: 0.03, duplicateDelayMs: 6 } },
+  { cycles: 700, adapter: { latencyMs: 0, jitterMs: 0, lateRate: 0.02, lateMs: 6, duplicateRate: 0.02, duplicateDelayMs: 2 } },
   { cycles: 120, adapter: { latencyMs: 16, jitterMs: 4, lateRate: 0.03, lateMs: 20, duplicateRate: 0.03, duplicateDelayMs: 10 } },
+  { cycles: 300, adapter: { latencyMs: 2, jitterMs: 1, lateRate: 0.03, lateMs: 8, duplicateRate: 0.03, duplicateDelayMs: 4 } },
+  { cycles: 150, adapter: { latencyMs: 8, jitterMs: 2, lateRate: 0.03, lateMs: 12, duplicateRate: 0.03, duplicateDelayMs: 6 } },
+  { cycles: 400, adapter: { latencyMs: 1, jitterMs: 1, lateRate: 0.05, lateMs: 30, duplicateRate: 0.05, duplicateDelayMs: 3 } },
 ];
 
 for (const protocol of ['feetech', 'dynamixel'] as const) {

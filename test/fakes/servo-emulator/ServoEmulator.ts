@@ -7,9 +7,10 @@
  * answers as fast as the pty allows (return delays are still honoured).
  *
  * The USB adapter between bus and host is modelled too (`adapter`):
- * - `latencyMs` + `jitterMs`: every reply reaches the host latencyMs + U(0, jitterMs) after it
- *   left the bus, in order (an FTDI chip holds received bytes until its latency timer expires,
- *   16 ms by default; a later chunk never overtakes an earlier one).
+ * - `latencyMs` + `jitterMs`: replies reach the host latencyMs + U(0, jitterMs) after they left
+ *   the bus, in order, in USB packets of at most 62 bytes each delayed on its own (an FTDI chip
+ *   holds received bytes until its latency timer expires, 16 ms by default, and sends them in
+ *   64-byte packets with 2 status bytes): a reply set can arrive split at any byte.
  * - `lateRate` / `lateMs`: a reply set is held lateMs longer (and everything behind it, FIFO):
  *   it lands after the driver's timeout, typically while the driver's retry is collecting.
  * - `duplicateRate` / `duplicateDelayMs`: a reply set reaches the host a second time,
@@ -18,6 +19,9 @@
  */
 import { SerialPort } from 'serialport';
 import { ServoChain, type ServoChainOptions } from './ServoChain';
+
+/** Payload bytes in one FTDI USB packet (64 bytes, 2 of them modem status). */
+const USB_PACKET = 62;
 
 export interface AdapterModel {
   latencyMs: number;
@@ -114,12 +118,16 @@ export class ServoEmulator {
         this.port?.write(out);
         continue;
       }
-      let at = t + a.latencyMs + this.rand() * a.jitterMs;
+      let extra = 0;
       if (a.lateRate > 0 && this.rand() < a.lateRate) {
-        at += a.lateMs;
+        extra = a.lateMs;
         this.adapterStats.late++;
       }
-      this.enqueue(at, out);
+      let at = t;
+      for (let i = 0; i < out.length; i += USB_PACKET) {
+        at = t + extra + a.latencyMs + this.rand() * a.jitterMs;
+        this.enqueue(at, out.subarray(i, i + USB_PACKET));
+      }
       if (a.duplicateRate > 0 && this.rand() < a.duplicateRate) {
         this.adapterStats.duplicated++;
         this.enqueue(at + a.duplicateDelayMs, Buffer.from(out));
