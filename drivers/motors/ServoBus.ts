@@ -23,8 +23,8 @@
  * replies at the current baud rate, plus the servos' return delay, plus a latency margin that
  * follows the adapter: measured at connect (`measureLatency`, which tells the operator to set
  * an FTDI adapter's latency timer to 1 ms when it is high) and updated from every reply (1.5×
- * the slowest of the last 64 round trips beyond wire time, + 1 ms; never below
- * `latencyMarginMs`, default 1 ms). Each further retry doubles the timeout.
+ * the slowest of the last 64 round trips beyond wire time, + 1 ms; 25 ms before the first reply;
+ * never below `latencyMarginMs`, default 1 ms). Each further retry doubles the timeout.
  */
 import { wireTimeMs, type Transport } from '../transport/Transport';
 import { CommunicationError } from '../transport/errors';
@@ -116,6 +116,8 @@ export class ServoBus<R extends string> {
   readonly stats: BusStats = { transactions: 0, attempts: 0, retries: 0, timeouts: 0, corrupt: 0, unexpectedId: 0, failures: 0, foreignFrames: 0, tagWaits: 0 };
   /** Last latency measurement (set by measureLatency). */
   latency: LatencyReport | undefined;
+  /** While set (collectFaults), fault bits in replies to READ/WRITE land here instead of throwing. */
+  private faultSink: MotorFault[] | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   private seq = 0;
   /** Round-trip time beyond wire time of recent replies (ms), a ring. */
@@ -154,7 +156,8 @@ export class ServoBus<R extends string> {
 
   /** The adaptive latency margin (ms) added to every reply timeout. */
   get marginMs(): number {
-    const adaptive = this.excessN === 0 ? 3 : 1.5 * this.excessMax + 1;
+    // Before any reply has been timed, allow for an FTDI adapter at its 16 ms default latency timer.
+    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessMax + 1;
     return Math.min(Math.max(this.latencyMarginMs, adaptive), 500);
   }
 
@@ -218,6 +221,24 @@ export class ServoBus<R extends string> {
     return report;
   }
 
+  /**
+   * Runs `fn` with fault bits collected instead of thrown: a servo that reports overload (or
+   * another fault) still executes READ and WRITE, so torque-off and configuration go on and the
+   * faults are reported after. Refused instructions (Dynamixel result errors) still throw.
+   */
+  async collectFaults<T>(fn: () => Promise<T>): Promise<{ value: T; faults: MotorFault[] }> {
+    const outer = this.faultSink;
+    const sink: MotorFault[] = [];
+    this.faultSink = sink;
+    try {
+      const value = await fn();
+      return { value, faults: sink };
+    } finally {
+      this.faultSink = outer;
+      outer?.push(...sink);
+    }
+  }
+
   // ---- register access by name ------------------------------------------------------
 
   async read(reg: R, id: number, opts: CallOptions = {}): Promise<number> {
@@ -225,7 +246,8 @@ export class ServoBus<R extends string> {
     const [f] = await this.exclusive(() =>
       this.transactNow((pad) => this.protocol.encodeRead(id, def.address, def.size + pad), { ids: [id], dataLen: def.size, padMax: this.padMax(def.address, def.size) }, `READ ${reg}`, opts.numRetry ?? this.numRetry),
     );
-    this.raiseFaults([f!], [id], reg, `READ ${reg}`);
+    if (this.faultSink && !this.protocol.isRejection(f!.error)) this.faultSink.push(...this.faultsOf([id], [f!.error], reg));
+    else this.raiseFaults([f!], [id], reg, `READ ${reg}`);
     return this.protocol.decodeValue(reg, f!.params, 0);
   }
 
@@ -235,7 +257,11 @@ export class ServoBus<R extends string> {
     const data = this.protocol.encodeValue(reg, value);
     const req = this.protocol.encodeWrite(id, def.address, data);
     const [f] = await this.transact(req, { ids: [id], dataLen: 0 }, `WRITE ${reg}`, opts.numRetry ?? this.numRetry);
-    if (opts.faults === 'return' && !this.protocol.isRejection(f!.error)) return this.faultsOf([id], [f!.error], reg);
+    if ((opts.faults === 'return' || this.faultSink) && !this.protocol.isRejection(f!.error)) {
+      const faults = this.faultsOf([id], [f!.error], reg);
+      if (opts.faults !== 'return') this.faultSink!.push(...faults);
+      return faults;
+    }
     this.raiseFaults([f!], [id], reg, `WRITE ${reg}=${value}`);
     return [];
   }
@@ -292,7 +318,8 @@ export class ServoBus<R extends string> {
     const [f] = await this.transact(this.protocol.encodePing(id), { ids: [id], dataLen: dx ? 3 : 0, ...(dx ? { minLen: 2 } : {}) }, 'PING', opts.numRetry ?? this.numRetry);
     const model = this.protocol.pingModel(f!);
     if (model !== undefined) return model;
-    return this.read('Model_Number' as R, id, opts);
+    // Identity only: a servo with fault bits set still tells its model (the faults surface elsewhere).
+    return (await this.collectFaults(() => this.read('Model_Number' as R, id, opts))).value;
   }
 
   /** Pings without throwing: undefined when the servo does not answer. */
@@ -422,8 +449,9 @@ export class ServoBus<R extends string> {
         else if (e.kind === 'unexpected_id') this.stats.unexpectedId++;
         last = e;
         // The rest of this attempt's replies may still come (late, or behind a corrupt one): its
-        // tag stays dirty until the horizon; the retry uses another tag and goes out at once.
-        this.dirty.push({ ids: expect.ids, dataLen: expect.dataLen, sentAt, until: sentAt + wire + this.horizonMs });
+        // tag stays dirty for its own timeout plus the horizon; the retry uses another tag and
+        // goes out at once.
+        this.dirty.push({ ids: expect.ids, dataLen: expect.dataLen, sentAt, until: sentAt + Math.max(wire, timeoutMs) + this.horizonMs });
       }
     }
     this.stats.failures++;
