@@ -3,7 +3,7 @@
  *
  * Never stale. A reply must be provably the answer to *this* request, or it is refused:
  * - Every request carries a tag its replies repeat: the length of the data it asks for. A read
- *   asks for its register plus 0..MAX_PAD bytes more (harmless read-only bytes past it), so a
+ *   asks for its register plus 0..7 bytes more (harmless read-only bytes past it), so a
  *   reply frame's LEN says which request it answers. Replies whose length is not this
  *   request's are skipped, whatever their ID or content.
  * - A tag is never reused while replies to an earlier attempt with that tag may still be on
@@ -23,8 +23,9 @@
  * replies at the current baud rate, plus the servos' return delay, plus a latency margin that
  * follows the adapter: measured at connect (`measureLatency`, which tells the operator to set
  * an FTDI adapter's latency timer to 1 ms when it is high) and updated from every reply (1.5×
- * the slowest of the last 64 round trips beyond wire time, + 1 ms; 25 ms before the first reply;
- * never below `latencyMarginMs`, default 1 ms). Each further retry doubles the timeout.
+ * the 90th percentile of the last 64 round trips beyond wire time, + 0.5 ms; 25 ms before the
+ * first reply; never below `latencyMarginMs`, default 1 ms). Each further retry doubles it, and
+ * the last one waits at least 25 ms more, so a moment's stall does not fail the read.
  */
 import { wireTimeMs, type Transport } from '../transport/Transport';
 import { CommunicationError } from '../transport/errors';
@@ -101,7 +102,7 @@ interface Dirty {
 }
 
 /** Extra bytes a read may ask for to vary its tag. */
-const MAX_PAD = 3;
+const MAX_PAD = 7;
 /** Latency above which the operator is told to lower the adapter's latency timer (ms). */
 export const HIGH_LATENCY_MS = 4;
 
@@ -122,8 +123,12 @@ export class ServoBus<R extends string> {
   private seq = 0;
   /** Round-trip time beyond wire time of recent replies (ms), a ring. */
   private readonly excess = new Float64Array(64);
+  private readonly sortedExcess = new Float64Array(64);
   private excessN = 0;
   private excessMax = 0;
+  private excessP90 = 0;
+  /** Slowest reply seen arriving after its attempt had failed (ms after the request), decaying slowly. */
+  private lateMaxMs = 0;
   private dirty: Dirty[] = [];
 
   constructor(transport: Transport, protocol: BusProtocol<R>, opts: ServoBusOptions = {}) {
@@ -154,27 +159,39 @@ export class ServoBus<R extends string> {
     return n ? `servo ${id} (${n})` : `servo ${id}`;
   }
 
-  /** The adaptive latency margin (ms) added to every reply timeout. */
+  /**
+   * The adaptive latency margin (ms) added to every reply timeout: 1.5 × the 90th percentile of
+   * the last 64 replies' time beyond wire time, + 0.5 ms. A reply slower than that is retried
+   * (under another tag), never mistaken: correctness does not rest on the margin, so it can be
+   * tight and a dropped reply cheap.
+   */
   get marginMs(): number {
     // Before any reply has been timed, allow for an FTDI adapter at its 16 ms default latency timer.
-    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessMax + 1;
+    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessP90 + 0.5;
     return Math.min(Math.max(this.latencyMarginMs, adaptive), 500);
   }
 
-  /** How long after a request (beyond wire time) its replies may still arrive: how long a failed attempt's tag stays dirty. */
+  /**
+   * How long after its timeout a failed attempt's replies may still arrive: how long its tag
+   * stays dirty. Covers twice the margin, 1.5 × the slowest reply of the last 64 and of every
+   * late reply seen (decaying slowly), plus 10 ms.
+   */
   get horizonMs(): number {
-    return 2 * this.marginMs + 25;
+    return Math.max(2 * this.marginMs, 1.5 * Math.max(this.excessMax, this.lateMaxMs)) + 10;
   }
 
-  /** Records how long a reply took beyond wire time (ms); the margin follows the slowest of the last 64. */
+  /** Records how long a reply took beyond wire time (ms). */
   private noteExcess(ms: number): void {
     const ring = this.excess;
     ring[this.excessN % ring.length] = ms;
     this.excessN++;
-    let max = 0;
+    this.lateMaxMs *= 0.998;
     const n = Math.min(this.excessN, ring.length);
-    for (let i = 0; i < n; i++) if (ring[i]! > max) max = ring[i]!;
-    this.excessMax = max;
+    const sorted = this.sortedExcess;
+    for (let i = 0; i < n; i++) sorted[i] = ring[i]!;
+    const view = sorted.subarray(0, n).sort();
+    this.excessMax = view[n - 1]!;
+    this.excessP90 = view[Math.min(n - 1, Math.floor(0.9 * n))]!;
   }
 
   /** Reply timeout for a request of reqBytes expecting replies carrying dataLen bytes from n servos. */
@@ -420,9 +437,11 @@ export class ServoBus<R extends string> {
       const req = build(pad);
       const expect: Expect = { ids: base.ids, dataLen: base.dataLen + pad, ...(base.minLen !== undefined ? { minLen: base.minLen + pad } : {}) };
       const wire = this.wireMs(req.length, n, expect.dataLen);
-      // The first attempt waits the wire time plus the adaptive margin; each retry doubles it, so a
-      // lost reply costs one short wait while a host that is briefly slow still gets through.
-      const timeoutMs = (wire + this.marginMs) * 2 ** (attempt - 1);
+      // The first attempt waits the wire time plus the adaptive margin and each retry doubles it,
+      // so a lost reply costs one short wait; the last attempt waits at least 25 ms more, so a host
+      // or adapter that stalls for a moment (a loaded CPU) still gets through.
+      const short = (wire + this.marginMs) * 2 ** (attempt - 1);
+      const timeoutMs = attempt === numRetry + 1 && attempt > 1 ? Math.max(short, wire + 2 * this.marginMs + 25) : short;
       this.stats.attempts++;
       if (attempt > 1) this.stats.retries++;
       // Drain: every byte that reached the host so far (user space and the OS buffer) is dropped.
@@ -465,7 +484,7 @@ export class ServoBus<R extends string> {
     for (let i = this.dirty.length - 1; i >= 0; i--) {
       const d = this.dirty[i]!;
       if (d.dataLen === dataLen && d.ids.includes(id)) {
-        this.noteExcess(now - d.sentAt);
+        this.lateMaxMs = Math.max(this.lateMaxMs, now - d.sentAt);
         return;
       }
     }
