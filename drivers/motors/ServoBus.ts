@@ -23,7 +23,7 @@
  * replies at the current baud rate, plus the servos' return delay, plus a latency margin that
  * follows the adapter: measured at connect (`measureLatency`, which tells the operator to set
  * an FTDI adapter's latency timer to 1 ms when it is high) and updated from every reply (1.5×
- * the 90th percentile of the last 64 round trips beyond wire time, + 0.5 ms; 25 ms before the
+ * the 95th percentile of the last 64 round trips beyond wire time, + 0.5 ms; 25 ms before the
  * first reply; never below `latencyMarginMs`, default 1 ms). Each further retry doubles it, and
  * the last one waits at least 25 ms more, so a moment's stall does not fail the read.
  */
@@ -120,13 +120,18 @@ export class ServoBus<R extends string> {
   /** While set (collectFaults), fault bits in replies to READ/WRITE land here instead of throwing. */
   private faultSink: MotorFault[] | undefined;
   private busy: Promise<unknown> = Promise.resolve();
+  /** SYNC_WRITEs waiting to go out with the next request (see syncWrite). */
+  private readonly outQueue: Uint8Array[] = [];
+  private outFlushScheduled = false;
+  /** A failed deferred write, thrown by the next call. */
+  private deferredError: Error | undefined;
   private seq = 0;
   /** Round-trip time beyond wire time of recent replies (ms), a ring. */
   private readonly excess = new Float64Array(64);
   private readonly sortedExcess = new Float64Array(64);
   private excessN = 0;
   private excessMax = 0;
-  private excessP90 = 0;
+  private excessP95 = 0;
   /** Slowest reply seen arriving after its attempt had failed (ms after the request), decaying slowly. */
   private lateMaxMs = 0;
   private dirty: Dirty[] = [];
@@ -151,6 +156,10 @@ export class ServoBus<R extends string> {
   }
 
   async close(): Promise<void> {
+    // Goals still queued go out first (e.g. a hold written just before disconnecting).
+    await this.exclusive(async () => {
+      if (this.outQueue.length && this.transport.isOpen) await this.transport.write(this.withQueued());
+    }).catch(() => undefined);
     await this.transport.close();
   }
 
@@ -160,14 +169,14 @@ export class ServoBus<R extends string> {
   }
 
   /**
-   * The adaptive latency margin (ms) added to every reply timeout: 1.5 × the 90th percentile of
+   * The adaptive latency margin (ms) added to every reply timeout: 1.5 × the 95th percentile of
    * the last 64 replies' time beyond wire time, + 0.5 ms. A reply slower than that is retried
    * (under another tag), never mistaken: correctness does not rest on the margin, so it can be
    * tight and a dropped reply cheap.
    */
   get marginMs(): number {
     // Before any reply has been timed, allow for an FTDI adapter at its 16 ms default latency timer.
-    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessP90 + 0.5;
+    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessP95 + 0.5;
     return Math.min(Math.max(this.latencyMarginMs, adaptive), 500);
   }
 
@@ -191,7 +200,7 @@ export class ServoBus<R extends string> {
     for (let i = 0; i < n; i++) sorted[i] = ring[i]!;
     const view = sorted.subarray(0, n).sort();
     this.excessMax = view[n - 1]!;
-    this.excessP90 = view[Math.min(n - 1, Math.floor(0.9 * n))]!;
+    this.excessP95 = view[Math.min(n - 1, Math.floor(0.95 * n))]!;
   }
 
   /** Reply timeout for a request of reqBytes expecting replies carrying dataLen bytes from n servos. */
@@ -323,10 +332,52 @@ export class ServoBus<R extends string> {
       def.size,
       entries.map((e) => ({ id: e.id, data: this.protocol.encodeValue(reg, e.value) })),
     );
-    await this.exclusive(async () => {
-      this.transport.discardInput();
-      await this.transport.write(req);
-    });
+    // Queued, and sent in the same write as the next request (the SYNC_READ of the same cycle:
+    // one system call, and the read goes out right behind the goals); sent on its own one event
+    // loop turn later when nothing follows. Never while another transaction's replies are due.
+    if (this.deferredError) throw this.takeDeferredError();
+    this.outQueue.push(req);
+    if (!this.outFlushScheduled) {
+      this.outFlushScheduled = true;
+      setImmediate(() => {
+        this.outFlushScheduled = false;
+        if (this.outQueue.length === 0) return;
+        this.exclusive(async () => {
+          if (this.outQueue.length) await this.transport.write(this.withQueued());
+        }).catch((e: unknown) => {
+          this.deferredError = e instanceof Error ? e : new Error(String(e));
+        });
+      });
+    }
+  }
+
+  /** Queued SYNC_WRITEs (if any) followed by `req`, as one buffer; empties the queue. */
+  private withQueued(req?: Uint8Array): Uint8Array {
+    const q = this.outQueue;
+    if (q.length === 0) return req ?? new Uint8Array(0);
+    let n = req ? req.length : 0;
+    for (const b of q) n += b.length;
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const b of q) {
+      out.set(b, o);
+      o += b.length;
+    }
+    if (req) out.set(req, o);
+    q.length = 0;
+    return out;
+  }
+
+  private queuedBytes(): number {
+    let n = 0;
+    for (const b of this.outQueue) n += b.length;
+    return n;
+  }
+
+  private takeDeferredError(): Error {
+    const e = this.deferredError!;
+    this.deferredError = undefined;
+    return e;
   }
 
   /** Pings one servo; resolves with its model number (Feetech: read from Model_Number). */
@@ -358,7 +409,7 @@ export class ServoBus<R extends string> {
     const windowMs = wireTimeMs(replyLen * (this.protocol.maxId + 1), this.transport.baudRate) + (this.protocol.maxId * this.returnDelayUs) / 1000 + this.marginMs * 3;
     const frames = await this.exclusive(async () => {
       this.transport.discardInput();
-      await this.transport.write(this.protocol.encodePing(this.protocol.broadcastId));
+      await this.transport.write(this.withQueued(this.protocol.encodePing(this.protocol.broadcastId)));
       await new Promise((r) => setTimeout(r, Math.ceil(windowMs)));
       const got: StatusFrame[] = [];
       await this.transport
@@ -429,6 +480,7 @@ export class ServoBus<R extends string> {
   }
 
   private async transactNow(build: (pad: number) => Uint8Array, base: Expect & { padMax: number }, what: string, numRetry: number): Promise<StatusFrame[]> {
+    if (this.deferredError) throw this.takeDeferredError();
     this.stats.transactions++;
     let last: CommunicationError | undefined;
     const n = base.ids.length;
@@ -436,7 +488,8 @@ export class ServoBus<R extends string> {
       const pad = await this.pickPad(base.ids, base.dataLen, base.padMax);
       const req = build(pad);
       const expect: Expect = { ids: base.ids, dataLen: base.dataLen + pad, ...(base.minLen !== undefined ? { minLen: base.minLen + pad } : {}) };
-      const wire = this.wireMs(req.length, n, expect.dataLen);
+      // Queued SYNC_WRITEs go out in front of this request (see syncWrite).
+      const wire = this.wireMs(req.length + this.queuedBytes(), n, expect.dataLen);
       // The first attempt waits the wire time plus the adaptive margin and each retry doubles it,
       // so a lost reply costs one short wait; the last attempt waits at least 25 ms more, so a host
       // or adapter that stalls for a moment (a loaded CPU) still gets through.
@@ -446,7 +499,8 @@ export class ServoBus<R extends string> {
       if (attempt > 1) this.stats.retries++;
       // Drain: every byte that reached the host so far (user space and the OS buffer) is dropped.
       this.transport.discardInput();
-      await this.transport.write(req);
+      const out = this.withQueued(req);
+      await this.transport.write(out);
       const sentAt = performance.now();
       const collect = this.collector(req, expect);
       try {
