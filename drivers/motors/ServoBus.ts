@@ -15,6 +15,10 @@
  * - Every attempt starts by draining the input: the transport reads the OS buffer empty and
  *   drops it (a kernel-level input flush that never touches unsent output such as the
  *   SYNC_WRITE just queued).
+ * - The proof rests on one bound: no reply reaches the host later than the horizon after its
+ *   attempt's timeout (the adapter's latency, measured and raised whenever a late reply is seen).
+ *   The host's own stalls do not matter: bytes that arrive meanwhile wait in the kernel and are
+ *   drained before the next attempt.
  * - SYNC_READ also rotates the order of the IDs it asks for (servos answer in list order), and
  *   the replies must come in exactly that order: a duplicated reply set (never produced by a
  *   servo, but modelled by the emulator) cannot line up with the next request's order.
@@ -25,7 +29,7 @@
  * an FTDI adapter's latency timer to 1 ms when it is high) and updated from every reply (1.5×
  * the 95th percentile of the last 64 round trips beyond wire time, + 0.5 ms; 25 ms before the
  * first reply; never below `latencyMarginMs`, default 1 ms). Each further retry doubles it, and
- * the last one waits at least 25 ms more, so a moment's stall does not fail the read.
+ * the last one waits at least 50 ms more, so a moment's stall does not fail the read.
  */
 import { wireTimeMs, type Transport } from '../transport/Transport';
 import { CommunicationError } from '../transport/errors';
@@ -221,14 +225,16 @@ export class ServoBus<R extends string> {
     const samples: number[] = [];
     for (let r = 0; r < rounds; r++) {
       for (const id of ids) {
+        const dx = this.protocol.name === 'dynamixel';
+        const req = this.protocol.encodePing(id);
         const t0 = performance.now();
         try {
-          await this.ping(id, { numRetry: 1 });
+          // One PING round trip (not ping(): on Feetech that also reads Model_Number).
+          await this.transact(req, { ids: [id], dataLen: dx ? 3 : 0, ...(dx ? { minLen: 2 } : {}) }, 'PING', 1);
         } catch {
           continue;
         }
-        const req = this.protocol.encodePing(id).length;
-        samples.push(Math.max(0, performance.now() - t0 - this.wireMs(req, 1, this.protocol.name === 'dynamixel' ? 3 : 0)));
+        samples.push(Math.max(0, performance.now() - t0 - this.wireMs(req.length, 1, dx ? 3 : 0)));
       }
     }
     samples.sort((a, b) => a - b);
@@ -491,10 +497,10 @@ export class ServoBus<R extends string> {
       // Queued SYNC_WRITEs go out in front of this request (see syncWrite).
       const wire = this.wireMs(req.length + this.queuedBytes(), n, expect.dataLen);
       // The first attempt waits the wire time plus the adaptive margin and each retry doubles it,
-      // so a lost reply costs one short wait; the last attempt waits at least 25 ms more, so a host
+      // so a lost reply costs one short wait; the last attempt waits at least 50 ms more, so a host
       // or adapter that stalls for a moment (a loaded CPU) still gets through.
       const short = (wire + this.marginMs) * 2 ** (attempt - 1);
-      const timeoutMs = attempt === numRetry + 1 && attempt > 1 ? Math.max(short, wire + 2 * this.marginMs + 25) : short;
+      const timeoutMs = attempt === numRetry + 1 && attempt > 1 ? Math.max(short, wire + 2 * this.marginMs + 50) : short;
       this.stats.attempts++;
       if (attempt > 1) this.stats.retries++;
       // Drain: every byte that reached the host so far (user space and the OS buffer) is dropped.

@@ -26,7 +26,11 @@ for (const protocol of ['feetech', 'dynamixel'] as const) {
       return [{ set: k }];
     };
     tr = new ScriptedTransport(chain, script);
-    const bus = (protocol === 'feetech' ? new FeetechMotorBus(tr) : new DynamixelMotorBus(tr)) as unknown as ServoBus<string>;
+    // Here the late sets reach the host whenever the script says, however much time has passed; a
+    // real adapter's delay is bounded and the bus's horizon is sized from it. A 100 ms margin floor
+    // keeps the horizon (≥ 210 ms past each timeout) longer than any stall of this test process.
+    const opts = { latencyMarginMs: 100 };
+    const bus = (protocol === 'feetech' ? new FeetechMotorBus(tr, opts) : new DynamixelMotorBus(tr, opts)) as unknown as ServoBus<string>;
     await bus.open();
     const goalsA = IDS.map((id) => 1500 + id);
     const goalsB = IDS.map((id) => 2500 + id);
@@ -36,7 +40,7 @@ for (const protocol of ['feetech', 'dynamixel'] as const) {
     await bus.syncWrite('Goal_Position', IDS.map((id, i) => ({ id, value: goalsB[i]! })));
     const b = await bus.syncRead('Present_Position', IDS).catch((e: Error) => e);
     assert.ok(!(b instanceof Error), `cycle B failed: ${b instanceof Error ? b.message : ''}`);
-    assert.deepEqual(b.values, goalsB, 'cycle B returned cycle A positions as fresh');
+    assert.deepEqual(b.values, goalsB, `cycle B returned cycle A positions as fresh: ${JSON.stringify(bus.stats)} sets ${tr.sets.map((s) => s.length).join(',')} a=${JSON.stringify(a?.values)}`);
     assert.ok(bus.stats.foreignFrames >= 6, `the late frames were recognised as answers to other requests: ${JSON.stringify(bus.stats)}`);
   });
 }
