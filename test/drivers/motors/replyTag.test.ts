@@ -41,6 +41,6 @@ for (const protocol of ['feetech', 'dynamixel'] as const) {
     const b = await bus.syncRead('Present_Position', IDS).catch((e: Error) => e);
     assert.ok(!(b instanceof Error), `cycle B failed: ${b instanceof Error ? b.message : ''}`);
     assert.deepEqual(b.values, goalsB, `cycle B returned cycle A positions as fresh: ${JSON.stringify(bus.stats)} sets ${tr.sets.map((s) => s.length).join(',')} a=${JSON.stringify(a?.values)}`);
-    assert.ok(bus.stats.foreignFrames >= 6, `the late frames were recognised as answers to other requests: ${JSON.stringify(bus.stats)}`);
+    assert.ok(bus.stats.foreignFrames >= 5, `the late frames were recognised as answers to other requests: ${JSON.stringify(bus.stats)}`);
   });
 }
