@@ -27,7 +27,7 @@
  * replies at the current baud rate, plus the servos' return delay, plus a latency margin that
  * follows the adapter: measured at connect (`measureLatency`, which tells the operator to set
  * an FTDI adapter's latency timer to 1 ms when it is high) and updated from every reply (1.5×
- * the 95th percentile of the last 64 round trips beyond wire time, + 0.5 ms; 25 ms before the
+ * the second slowest of the last 64 round trips beyond wire time, + 0.5 ms; 25 ms before the
  * first reply; never below `latencyMarginMs`, default 1 ms). Each further retry doubles it, and
  * the last one waits at least 50 ms more, so a moment's stall does not fail the read.
  */
@@ -135,7 +135,7 @@ export class ServoBus<R extends string> {
   private readonly sortedExcess = new Float64Array(64);
   private excessN = 0;
   private excessMax = 0;
-  private excessP95 = 0;
+  private excessHigh = 0;
   /** Slowest reply seen arriving after its attempt had failed (ms after the request), decaying slowly. */
   private lateMaxMs = 0;
   private dirty: Dirty[] = [];
@@ -173,14 +173,14 @@ export class ServoBus<R extends string> {
   }
 
   /**
-   * The adaptive latency margin (ms) added to every reply timeout: 1.5 × the 95th percentile of
-   * the last 64 replies' time beyond wire time, + 0.5 ms. A reply slower than that is retried
+   * The adaptive latency margin (ms) added to every reply timeout: 1.5 × the second slowest of
+   * the last 64 replies' time beyond wire time (≈ 97th percentile), + 0.5 ms. A reply slower than that is retried
    * (under another tag), never mistaken: correctness does not rest on the margin, so it can be
    * tight and a dropped reply cheap.
    */
   get marginMs(): number {
     // Before any reply has been timed, allow for an FTDI adapter at its 16 ms default latency timer.
-    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessP95 + 0.5;
+    const adaptive = this.excessN === 0 ? 25 : 1.5 * this.excessHigh + 0.5;
     return Math.min(Math.max(this.latencyMarginMs, adaptive), 500);
   }
 
@@ -204,7 +204,7 @@ export class ServoBus<R extends string> {
     for (let i = 0; i < n; i++) sorted[i] = ring[i]!;
     const view = sorted.subarray(0, n).sort();
     this.excessMax = view[n - 1]!;
-    this.excessP95 = view[Math.min(n - 1, Math.floor(0.95 * n))]!;
+    this.excessHigh = view[Math.max(0, n - 2)]!; // the second slowest of the last 64 (≈ 97th percentile): one outlier does not widen it
   }
 
   /** Reply timeout for a request of reqBytes expecting replies carrying dataLen bytes from n servos. */
