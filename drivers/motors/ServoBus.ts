@@ -8,8 +8,8 @@
  *   request's are skipped, whatever their ID or content.
  * - A tag is never reused while replies to an earlier attempt with that tag may still be on
  *   their way: a failed attempt (timeout, corrupt, wrong servo) marks its tag dirty until its
- *   horizon — the wire time plus a bound on the adapter's latency (measured, adaptive, and
- *   raised whenever a late reply is seen) — has passed and the input has been drained after it.
+ *   timeout plus a horizon — a bound on the adapter's latency (2 × the margin, 1.5 × the slowest
+ *   recent or late reply seen, + 10 ms) — has passed and the input has been drained after it.
  *   The next attempt picks a clean tag at once (no quiet pause: a dropped reply costs one short
  *   timeout); only when every tag is dirty does it wait.
  * - Every attempt starts by draining the input: the transport reads the OS buffer empty and
@@ -20,8 +20,9 @@
  *   The host's own stalls do not matter: bytes that arrive meanwhile wait in the kernel and are
  *   drained before the next attempt.
  * - SYNC_READ also rotates the order of the IDs it asks for (servos answer in list order), and
- *   the replies must come in exactly that order: a duplicated reply set (never produced by a
- *   servo, but modelled by the emulator) cannot line up with the next request's order.
+ *   the replies must come in exactly that order, so a duplicated copy of a set that was read
+ *   successfully (never produced by a servo, but modelled by the emulator) does not line up
+ *   with the next request's order: a second line of defence, not the proof.
  *
  * Never slow to fail: each reply timeout is the wire time of the request and the expected
  * replies at the current baud rate, plus the servos' return delay, plus a latency margin that
