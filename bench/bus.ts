@@ -2,17 +2,25 @@
  * bench:bus — a 6-servo control cycle (SYNC_WRITE goals + SYNC_READ present positions) over a
  * real pty (socat) against the servo emulator running in a child process, for Feetech STS
  * (SO-101) and Dynamixel 2.0 (Koch), with the driver's default settings (numRetry 2, reply
- * timeout = wire time + 3 ms, doubling per retry).
+ * timeout = wire time + an adaptive margin, doubling per retry; the fd transport).
  *
- * Scenarios: free-running (replies as fast as the pty allows); replies held to 1 Mbaud wire
- * time; and, held to wire time, 1 % of replies dropped / 1 % corrupted. Every cycle writes
- * new goals and the emulator moves instantly, so a read that doesn't return this cycle's goals
- * is a stale read (must be 0). The 1 Mbaud wire-time limit is computed from the packets.
+ * Scenarios: free-running (replies as fast as the pty allows), also through node-serialport's
+ * stream ('free-stream', the transport before issue 15); replies held to 1 Mbaud wire time;
+ * held to wire time with 1 % of replies dropped / 1 % corrupted; held to wire time behind a USB
+ * adapter adding 2, 8 or 16 ms (FTDI latency timer); held to wire time while another process
+ * keeps a core busy ('wire-load'). Every cycle writes new goals and the emulator moves
+ * instantly, so a read that doesn't return this cycle's goals is a stale read (must be 0).
+ * 'retry max' is the slowest cycle that needed a retry (what a dropped reply costs).
+ * With BENCH_PEER_CMD set (a command taking `port protocol seconds` and printing one JSON line
+ * of the same figures), the peer — e.g. LeRobot's own bus with the vendor SDKs, run from
+ * outside the project — drives the same emulator in the same run, scenarios 'lerobot-*'.
+ * 'cpu µs' is this process's CPU time per cycle. The 1 Mbaud wire-time limit is computed from
+ * the packets.
  * 'floor' / 'floorWire' are the same exchange with no driver at all (raw bytes): what this pty,
  * emulator and machine allow, free-running and held to wire time, to read the driver against.
  * Prints a table; the last line is one JSON object with the figures.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { SerialTransport } from '../drivers/transport/SerialTransport';
@@ -33,16 +41,25 @@ const here = dirname(fileURLToPath(import.meta.url));
 type Protocol = 'feetech' | 'dynamixel';
 
 interface Scenario {
-  name: 'free' | 'wire' | 'drop1' | 'corrupt1';
+  name: string;
   hold: boolean;
   dropRate: number;
   corruptRate: number;
+  latencyMs?: number;
+  backend?: 'fd' | 'stream';
+  load?: boolean;
 }
 const SCENARIOS: Scenario[] = [
   { name: 'free', hold: false, dropRate: 0, corruptRate: 0 },
+  { name: 'free-stream', hold: false, dropRate: 0, corruptRate: 0, backend: 'stream' },
   { name: 'wire', hold: true, dropRate: 0, corruptRate: 0 },
   { name: 'drop1', hold: true, dropRate: 0.01, corruptRate: 0 },
   { name: 'corrupt1', hold: true, dropRate: 0, corruptRate: 0.01 },
+  { name: 'lat2', hold: true, dropRate: 0, corruptRate: 0, latencyMs: 2 },
+  { name: 'lat8', hold: true, dropRate: 0, corruptRate: 0, latencyMs: 8 },
+  { name: 'lat16', hold: true, dropRate: 0, corruptRate: 0, latencyMs: 16 },
+  { name: 'lat8-drop1', hold: true, dropRate: 0.01, corruptRate: 0, latencyMs: 8 },
+  { name: 'wire-load', hold: true, dropRate: 0, corruptRate: 0, load: true },
 ];
 
 interface Result {
@@ -54,6 +71,10 @@ interface Result {
   stale: number;
   failedCycles: number;
   retries: number;
+  /** Slowest cycle that needed a retry (ms), or 0. */
+  retryMaxMs: number;
+  /** CPU time of this process per cycle (µs). */
+  cpuUsPerCycle: number;
   emulator: { dropped: number; corrupted: number; replies: number };
 }
 
@@ -106,41 +127,57 @@ async function runProtocol(protocol: Protocol): Promise<Record<string, Result>> 
 }
 
 async function runCycles(protocol: Protocol, host: string, child: ChildProcess): Promise<Record<string, Result>> {
-  const transport = new SerialTransport({ path: host });
-  const bus = (protocol === 'feetech' ? new FeetechMotorBus(transport) : new DynamixelMotorBus(transport)) as unknown as ServoBus<string>;
-  await bus.open();
-  for (const id of IDS) await bus.write('Torque_Enable', id, 1, { numRetry: 5 });
   const out: Record<string, Result> = {};
   let cycle = 0;
+  let transport: SerialTransport | undefined;
+  let bus: ServoBus<string> | undefined;
   for (const sc of SCENARIOS) {
-    await ask(child, { type: 'faults', dropRate: sc.dropRate, corruptRate: sc.corruptRate, holdToWireTime: sc.hold, resetStats: true }, 'ok');
-    // warm-up
-    for (let i = 0; i < 200; i++) {
-      await bus.syncWrite('Goal_Position', IDS.map((id) => ({ id, value: 1500 + id })));
-      await bus.syncRead('Present_Position', IDS).catch(() => undefined);
+    const backend = sc.backend ?? 'fd';
+    if (!transport || transport.backend !== backend) {
+      await bus?.close();
+      transport = new SerialTransport({ path: host, backend });
+      bus = (protocol === 'feetech' ? new FeetechMotorBus(transport) : new DynamixelMotorBus(transport)) as unknown as ServoBus<string>;
+      await bus.open();
+      for (const id of IDS) await bus.write('Torque_Enable', id, 1, { numRetry: 5 });
+    }
+    const b = bus!;
+    await ask(child, { type: 'faults', dropRate: sc.dropRate, corruptRate: sc.corruptRate, holdToWireTime: sc.hold, adapter: { latencyMs: sc.latencyMs ?? 0 }, resetStats: true }, 'ok');
+    const burner = sc.load ? fork(join(here, 'busy.mjs'), [], { stdio: 'ignore' }) : undefined;
+    // warm-up (the margin adapts to the adapter)
+    const warm = sc.latencyMs ? 40 : 200;
+    for (let i = 0; i < warm; i++) {
+      await b.syncWrite('Goal_Position', IDS.map((id) => ({ id, value: 1500 + id })));
+      await b.syncRead('Present_Position', IDS).catch(() => undefined);
     }
     await ask(child, { type: 'faults', resetStats: true }, 'ok');
-    const retries0 = bus.stats.retries;
+    const retries0 = b.stats.retries;
     const times: number[] = [];
     let stale = 0;
     let failed = 0;
+    let retryMax = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     while (performance.now() - t0 < SECONDS * 1000) {
       cycle++;
       const base = 1000 + (cycle % 997);
+      const r0 = b.stats.retries;
       const c0 = performance.now();
-      await bus.syncWrite('Goal_Position', IDS.map((id) => ({ id, value: base + id })));
+      await b.syncWrite('Goal_Position', IDS.map((id) => ({ id, value: base + id })));
       try {
-        const r = await bus.syncRead('Present_Position', IDS);
+        const r = await b.syncRead('Present_Position', IDS);
         if (r.values.some((v, i) => v !== base + IDS[i]!)) stale++;
       } catch {
         failed++;
       }
-      times.push(performance.now() - c0);
+      const dt = performance.now() - c0;
+      times.push(dt);
+      if (b.stats.retries > r0) retryMax = Math.max(retryMax, dt);
     }
     const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    burner?.kill();
     const stats = (await ask(child, { type: 'stats' }, 'stats'))['stats'] as Result['emulator'];
-    const sorted = [...times].sort((a, b) => a - b);
+    const sorted = [...times].sort((x, y) => x - y);
     out[sc.name] = {
       cycles: times.length,
       cyclesPerS: times.length / elapsed,
@@ -149,10 +186,16 @@ async function runCycles(protocol: Protocol, host: string, child: ChildProcess):
       maxMs: sorted[sorted.length - 1]!,
       stale,
       failedCycles: failed,
-      retries: bus.stats.retries - retries0,
+      retries: b.stats.retries - retries0,
+      retryMaxMs: retryMax,
+      cpuUsPerCycle: (cpu.user + cpu.system) / times.length,
       emulator: { dropped: stats.dropped, corrupted: stats.corrupted, replies: stats.replies },
     };
   }
+  await ask(child, { type: 'faults', adapter: { latencyMs: 0 } }, 'ok');
+  await bus?.close();
+  transport = new SerialTransport({ path: host });
+  await transport.open();
   // Floor of this pty + emulator: the same bytes with no driver (write both packets, wait for
   // the replies' byte count), replies as fast as the pty allows, then held to wire time.
   for (const hold of [false, true]) {
@@ -180,10 +223,32 @@ async function runCycles(protocol: Protocol, host: string, child: ChildProcess):
     stale: 0,
     failedCycles: 0,
     retries: 0,
+    retryMaxMs: 0,
+    cpuUsPerCycle: 0,
     emulator: { dropped: 0, corrupted: 0, replies: 0 },
   };
   }
-  await bus.close();
+  await transport.close();
+
+  // The peer (LeRobot's bus), same pty and emulator, same run.
+  const peer = process.env['BENCH_PEER_CMD'];
+  if (peer) {
+    for (const sc of SCENARIOS.filter((x) => ['free', 'wire', 'drop1', 'corrupt1', 'lat8'].includes(x.name))) {
+      await ask(child, { type: 'faults', dropRate: sc.dropRate, corruptRate: sc.corruptRate, holdToWireTime: sc.hold, adapter: { latencyMs: sc.latencyMs ?? 0 }, resetStats: true }, 'ok');
+      const r = spawnSync(peer, [host, protocol, String(SECONDS)], { encoding: 'utf8', shell: true, timeout: (SECONDS + 120) * 1000 });
+      const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+      let x: Partial<Result> | undefined;
+      try {
+        x = JSON.parse(line) as Partial<Result>;
+      } catch {
+        console.error(`peer failed (${sc.name}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+        continue;
+      }
+      const stats = (await ask(child, { type: 'stats' }, 'stats'))['stats'] as Result['emulator'];
+      out[`lerobot-${sc.name}`] = { retries: 0, retryMaxMs: 0, cycles: 0, cyclesPerS: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, stale: 0, failedCycles: 0, cpuUsPerCycle: 0, ...x, emulator: { dropped: stats.dropped, corrupted: stats.corrupted, replies: stats.replies } };
+    }
+    await ask(child, { type: 'faults', dropRate: 0, corruptRate: 0, adapter: { latencyMs: 0 } }, 'ok');
+  }
 
   // Leader arm as a streaming Teleop (200 Hz target), replies held to wire time.
   await ask(child, { type: 'faults', dropRate: 0, corruptRate: 0, holdToWireTime: true, resetStats: true }, 'ok');
@@ -213,7 +278,7 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
   const rows: string[] = [];
   const f = (n: number, d = 0) => n.toFixed(d);
-  rows.push('protocol   scenario   cycles/s  p50 ms  p99 ms  max ms  stale  failed  retries  emu dropped/corrupted   wire limit (1 Mbaud)');
+  rows.push('protocol   scenario     cycles/s  p50 ms  p99 ms  max ms  stale  failed  retries  retry max ms  cpu µs  emu dropped/corrupted   wire limit (1 Mbaud)');
   for (const protocol of ['feetech', 'dynamixel'] as const) {
     const wl = wireLimit(protocol);
     const r = await runProtocol(protocol);
@@ -222,9 +287,20 @@ async function main(): Promise<void> {
     delete (r as Record<string, unknown>)['leaderTeleop'];
     (results[protocol] as Record<string, unknown>)['leaderTeleop'] = lead;
     rows.push(`${protocol.padEnd(10)} leader teleop (target 200 Hz, wire-time replies): ${f(lead.achievedHz)} Hz, ${lead.errors} errors`);
+    const ratios: Record<string, number> = {};
+    for (const name of ['free', 'wire', 'drop1', 'corrupt1', 'lat8']) {
+      const lr = r[`lerobot-${name}`];
+      if (lr && r[name]) ratios[name] = r[name]!.cyclesPerS / lr.cyclesPerS;
+    }
+    if (Object.keys(ratios).length) {
+      (results[protocol] as Record<string, unknown>)['vsLerobot'] = ratios;
+      rows.push(`${protocol.padEnd(10)} cycles/s vs LeRobot (same run): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}×`).join(', ')}`);
+    }
+    const w = r['wire'];
+    if (w) rows.push(`${protocol.padEnd(10)} paced (wire-time replies): ${f((100 * w.cyclesPerS) / wl.hz)} % of the 1 Mbaud wire limit, ${f((100 * w.cyclesPerS) / r['floorWire']!.cyclesPerS)} % of the bare-bytes floor`);
     for (const [name, x] of Object.entries(r)) {
       rows.push(
-        `${protocol.padEnd(10)} ${name.padEnd(10)} ${f(x.cyclesPerS).padStart(8)} ${f(x.p50Ms, 3).padStart(7)} ${f(x.p99Ms, 3).padStart(7)} ${f(x.maxMs, 2).padStart(7)} ${String(x.stale).padStart(6)} ${String(x.failedCycles).padStart(7)} ${String(x.retries).padStart(8)}  ${`${x.emulator.dropped}/${x.emulator.corrupted}`.padStart(20)}   ${wl.bytes} B = ${wl.us} µs → ${f(wl.hz)} Hz`,
+        `${protocol.padEnd(10)} ${name.padEnd(12)} ${f(x.cyclesPerS).padStart(8)} ${f(x.p50Ms, 3).padStart(7)} ${f(x.p99Ms, 3).padStart(7)} ${f(x.maxMs, 2).padStart(7)} ${String(x.stale).padStart(6)} ${String(x.failedCycles).padStart(7)} ${String(x.retries).padStart(8)} ${f(x.retryMaxMs, 2).padStart(13)} ${f(x.cpuUsPerCycle).padStart(7)}  ${`${x.emulator.dropped}/${x.emulator.corrupted}`.padStart(20)}   ${wl.bytes} B = ${wl.us} µs → ${f(wl.hz)} Hz`,
       );
     }
   }

@@ -5,8 +5,8 @@
  * Positions in and out are normalised (degrees for body joints, 0..100 for the gripper, or
  * -100..100), ordered as `names`. Ticks stay inside.
  */
-import type { ServoBus, SyncReadResult } from './ServoBus';
-import { CalibrationError, MotorCheckError, MotorFaultError, type MotorFault } from './errors';
+import type { LatencyReport, ServoBus, SyncReadResult } from './ServoBus';
+import { CalibrationError, MotorCheckError, MotorFaultError, TorqueOffError, type MotorFault } from './errors';
 import { halfTurnHoming, normalize, normalizedRange, unnormalize, type MotorCalibration, type NormMode } from './normalize';
 
 export interface MotorDef {
@@ -55,16 +55,24 @@ export class MotorGroup<R extends string> {
     return name as unknown as R;
   }
 
-  /** Opens the bus and checks every expected servo answers with the right model number. */
+  /**
+   * Opens the bus, checks every expected servo answers with the right model number, and
+   * measures the USB adapter's latency (the bus sizes its timeouts from it; `latency.advice`
+   * tells the operator to lower an FTDI latency timer when it is high).
+   */
   async open(): Promise<void> {
     await this.bus.open();
     try {
       await this.verify();
+      this.latency = await this.bus.measureLatency(this.ids);
     } catch (e) {
       await this.bus.close();
       throw e;
     }
   }
+
+  /** The adapter latency measured at open. */
+  latency: LatencyReport | undefined;
 
   async verify(): Promise<void> {
     const missing: string[] = [];
@@ -86,6 +94,7 @@ export class MotorGroup<R extends string> {
     }
   }
 
+  /** Closes the bus; by default turns torque off on every servo first (see setTorque(false)). */
   async close(opts: { disableTorque?: boolean } = {}): Promise<void> {
     if (!this.bus.isOpen) return;
     try {
@@ -95,14 +104,39 @@ export class MotorGroup<R extends string> {
     }
   }
 
-  async setTorque(on: boolean, opts: { numRetry?: number; joints?: readonly string[] } = {}): Promise<void> {
+  /**
+   * Torque on: servo by servo, stopping at the first failure. Torque off: attempted on EVERY
+   * servo whatever happens to the others (a faulted or silent servo must not leave the joints
+   * after it stiff); servos that answer with fault bits are still switched off (their faults are
+   * returned); servos that could not be switched off are reported together afterwards in one
+   * TorqueOffError.
+   */
+  async setTorque(on: boolean, opts: { numRetry?: number; joints?: readonly string[] } = {}): Promise<MotorFault[]> {
     const numRetry = opts.numRetry ?? this.bus.numRetry;
+    if (!on) {
+      const faults: MotorFault[] = [];
+      const failures: { id: number; joint: string; message: string }[] = [];
+      for (const name of opts.joints ?? this.names) {
+        const id = this.motors[name]!.id;
+        try {
+          faults.push(...(await this.bus.write(this.reg('Torque_Enable'), id, 0, { numRetry, faults: 'return' })));
+        } catch (e) {
+          failures.push({ id, joint: name, message: e instanceof Error ? e.message : String(e) });
+          continue;
+        }
+        // Feetech: Lock=0 with torque off (LeRobot). Torque is already off: a failure here is not a torque failure.
+        if (this.protocol === 'feetech') await this.bus.write('Lock' as R, id, 0, { numRetry, faults: 'return' }).catch(() => undefined);
+      }
+      if (failures.length) throw new TorqueOffError(failures, this.bus.transport.path);
+      return dedupeFaults(faults);
+    }
     for (const name of opts.joints ?? this.names) {
       const id = this.motors[name]!.id;
       await this.bus.write(this.reg('Torque_Enable'), id, on ? 1 : 0, { numRetry });
       // Feetech: Lock guards EEPROM; LeRobot pairs Lock=1 with torque on and Lock=0 with torque off.
       if (this.protocol === 'feetech') await this.bus.write('Lock' as R, id, on ? 1 : 0, { numRetry });
     }
+    return [];
   }
 
   async readRaw(numRetry?: number): Promise<SyncReadResult> {
@@ -245,4 +279,10 @@ export class MotorGroup<R extends string> {
     const f = this.faults(r);
     if (f.length) throw new MotorFaultError(f, context);
   }
+}
+
+function dedupeFaults(faults: readonly MotorFault[]): MotorFault[] {
+  const seen = new Map<number, MotorFault>();
+  for (const f of faults) if (!seen.has(f.id)) seen.set(f.id, f);
+  return [...seen.values()];
 }

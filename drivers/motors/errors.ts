@@ -9,7 +9,7 @@ export { CommunicationError, DeviceNotConnectedError, DeviceAlreadyConnectedErro
 export class MotorFaultError extends DriverError {
   readonly faults: readonly MotorFault[];
   constructor(faults: readonly MotorFault[], context: string) {
-    const parts = faults.map((f) => `servo ${f.id}${f.joint ? ` (${f.joint})` : ''}: ${f.errorBits.join(', ')}${f.advice ? ` — ${f.advice}` : ''}`);
+    const parts = faults.map((f) => `servo ${f.id}${f.joint ? ` (${f.joint})` : ''}${f.register ? `, register ${f.register}` : ''}: ${f.errorBits.join(', ')}${f.advice ? ` — ${f.advice}` : ''}`);
     super('motor_fault', `${context}: ${parts.join('; ')}.`, { faults: faults.map((f) => ({ ...f })) });
     this.name = 'MotorFaultError';
     this.faults = faults;
@@ -36,5 +36,23 @@ export class CalibrationError extends DriverError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('calibration_error', message, details);
     this.name = 'CalibrationError';
+  }
+}
+
+/**
+ * Turning torque off failed on some servos (the others were turned off: every servo is tried).
+ * The operator must support the arm and cut its power.
+ */
+export class TorqueOffError extends DriverError {
+  readonly failures: readonly { id: number; joint: string; message: string }[];
+  constructor(failures: readonly { id: number; joint: string; message: string }[], path: string) {
+    const who = failures.map((f) => `servo ${f.id} (${f.joint}): ${f.message}`).join('; ');
+    super(
+      'communication_error',
+      `Torque could not be turned off on ${failures.length} servo(s) on ${path} — ${who}. Every other servo was turned off. Support the arm and switch off its power supply before touching it; then check the cables of the servos named.`,
+      { failures: failures.map((f) => ({ ...f })) },
+    );
+    this.name = 'TorqueOffError';
+    this.failures = failures;
   }
 }

@@ -42,4 +42,11 @@ export interface BusProtocol<R extends string> {
   errorAdvice(err: number): string;
   /** True when the status byte means the servo has a fault (as opposed to a clean reply). */
   isFault(err: number): boolean;
+  /** True when the status byte says the instruction was refused (not applied), not just that the servo has a fault. */
+  isRejection(err: number): boolean;
+  /**
+   * End (exclusive) of the memory a read may extend into. The bus varies the length of its
+   * reads (a few bytes past the register) to tag each request: replies carry their length.
+   */
+  readEnd: number;
 }

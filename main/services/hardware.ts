@@ -182,6 +182,7 @@ export class HardwareService {
       }
     }
     await follower.connect();
+    problems.push(...follower.warnings);
     if (leader) {
       try {
         await leader.connect();
@@ -189,6 +190,7 @@ export class HardwareService {
         await follower.disconnect({ disableTorque: true }).catch(() => undefined);
         throw e;
       }
+      problems.push(...leader.warnings);
     }
     this.conn = { follower, followerPort: o.port, problems, ...(leader && o.leader ? { leader, leaderPort: o.leader.port } : {}) };
     this.startTeleopIfReady();

@@ -32,4 +32,6 @@ export const dynamixelProtocol: BusProtocol<XRegister> = {
         : '',
   // Result errors (low bits) mean the instruction was refused; bit 7 is a hardware alert.
   isFault: (err) => err !== 0,
+  isRejection: (err) => (err & 0x7f) !== 0,
+  readEnd: 147, // Present_Temperature @146 ends the block the bus reads
 };

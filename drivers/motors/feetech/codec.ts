@@ -117,6 +117,11 @@ export const FT_ERROR_BITS: readonly { mask: number; name: string; advice: strin
   { mask: 0x10, name: 'bit4', advice: 'unknown status bit 4' },
   { mask: 0x20, name: 'overload', advice: 'the joint is pushing against something; free it and lower the load' },
   { mask: 0x40, name: 'bit6', advice: 'unknown status bit 6' },
+  {
+    mask: 0x80,
+    name: 'invalid_status_bit7',
+    advice: 'bit 7 is not a Feetech status bit (the vendor SDK rejects such a reply as corrupt): check that this servo is a Feetech STS/SCS and that no other device shares the bus',
+  },
 ];
 
 export function decodeErrorBits(err: number): string[] {

@@ -27,4 +27,7 @@ export const feetechProtocol: BusProtocol<StsRegister> = {
   errorBits: c.decodeErrorBits,
   errorAdvice: c.errorAdvice,
   isFault: (err) => err !== 0,
+  // The status byte reports the servo's state (overload, overheat...): the instruction still ran.
+  isRejection: () => false,
+  readEnd: 87, // Acceleration_Multiplier @86 is the last register of the STS table
 };

@@ -15,12 +15,15 @@
  * - Enabling torque first writes the present position as the goal, so the arm doesn't jump
  *   to a stale goal left in the servo's RAM.
  * - A servo that reports overload / overheat / voltage faults makes readState() throw a
- *   MotorFaultError (code 'motor_fault') naming the servo: the loop holds and shows it.
+ *   MotorFaultError (code 'motor_fault') naming the servo and register: the loop holds and shows it.
+ * - Fault bits already set at power-on do not block connect: torque is turned off on every servo,
+ *   configuration goes on, the faults are listed in `connectFaults` / `warnings`, and torque stays
+ *   OFF (even when calibrated) so the operator can see the fault, clear its cause and enable torque.
  */
 import type { Robot, RobotHealthEntry, RobotJoint, RobotState } from '../Robot';
 import type { MotorGroup } from '../../motors/MotorGroup';
 import { DeviceAlreadyConnectedError, DeviceNotConnectedError } from '../../transport/errors';
-import { CalibrationError, MotorFaultError } from '../../motors/errors';
+import { CalibrationError, MotorFaultError, type MotorFault } from '../../motors/errors';
 import { parseCalibration, type CalibrationFile } from '../calibration';
 import { applyCalibrationToMotors } from '../applyCalibration';
 import { CalibrationSession, type CalibrationSpec } from '../calibrationSession';
@@ -52,6 +55,8 @@ export class ServoFollower<R extends string> implements Robot {
   readonly group: MotorGroup<R>;
   maxRelativeTarget: number | undefined;
   calibrationStatus: CalibrationStatus = 'none';
+  /** Servos that reported faults while connecting (torque was left off). */
+  connectFaults: MotorFault[] = [];
   private readonly spec: ServoArmSpec<R>;
   private pendingCalibration: CalibrationFile | undefined;
   private lastPositions: number[] | undefined;
@@ -93,11 +98,16 @@ export class ServoFollower<R extends string> implements Robot {
     if (this.connected) throw new DeviceAlreadyConnectedError(`${this.type} '${this.id}'`);
     await this.group.open();
     try {
-      await this.group.setTorque(false);
-      await this.spec.configure(this.group);
-      if (this.pendingCalibration) await this.applyCalibration(this.pendingCalibration);
+      const { value: offFaults, faults: more } = await this.group.bus.collectFaults(async () => {
+        const off = await this.group.setTorque(false);
+        await this.spec.configure(this.group);
+        if (this.pendingCalibration) await this.applyCalibration(this.pendingCalibration);
+        return off;
+      });
+      const faults = [...offFaults, ...more];
+      this.connectFaults = dedupe(faults);
       this.connected = true;
-      if (this.isCalibrated) await this.setTorque(true);
+      if (this.isCalibrated && this.connectFaults.length === 0) await this.setTorque(true);
     } catch (e) {
       await this.group.close({ disableTorque: true }).catch(() => undefined);
       throw e;
@@ -189,7 +199,31 @@ export class ServoFollower<R extends string> implements Robot {
     await this.group.close({ disableTorque: opts.disableTorque ?? true });
   }
 
+  /** Operator-facing notes from connect: servo faults (torque left off) and a slow USB adapter. */
+  get warnings(): string[] {
+    return servoWarnings(this.group, this.connectFaults, `${this.type} '${this.id}'`);
+  }
+
   private requireConnected(): void {
     if (!this.isConnected) throw new DeviceNotConnectedError(`${this.type} '${this.id}'`);
   }
+}
+
+function dedupe(faults: readonly MotorFault[]): MotorFault[] {
+  const seen = new Map<number, MotorFault>();
+  for (const f of faults) if (!seen.has(f.id)) seen.set(f.id, f);
+  return [...seen.values()];
+}
+
+/** Warnings shared by followers and leaders. */
+export function servoWarnings<R extends string>(group: MotorGroup<R>, faults: readonly MotorFault[], who: string): string[] {
+  const out: string[] = [];
+  if (faults.length) {
+    out.push(
+      `${who}: torque left off because servos report faults at connect — ${new MotorFaultError(faults, 'faults').message.replace(/^faults: /, '')} Clear the cause (free the joint, let it cool, check the supply), power-cycle the arm if the fault stays, then enable torque.`,
+    );
+  }
+  const adv = group.latency?.advice;
+  if (adv) out.push(adv);
+  return out;
 }

@@ -8,7 +8,8 @@ import { DeviceAlreadyConnectedError, DeviceNotConnectedError } from '../../tran
 import { parseCalibration, type CalibrationFile } from '../calibration';
 import { applyCalibrationToMotors } from '../applyCalibration';
 import { CalibrationSession } from '../calibrationSession';
-import type { ServoArmSpec, CalibrationStatus } from './ServoFollower';
+import { servoWarnings, type ServoArmSpec, type CalibrationStatus } from './ServoFollower';
+import type { MotorFault } from '../../motors/errors';
 
 export interface LeaderArm {
   readonly type: string;
@@ -27,6 +28,8 @@ export class ServoLeader<R extends string> implements LeaderArm {
   readonly calibrationName: string;
   readonly group: MotorGroup<R>;
   calibrationStatus: CalibrationStatus = 'none';
+  /** Servos that reported faults while connecting. */
+  connectFaults: MotorFault[] = [];
   private readonly spec: ServoArmSpec<R>;
   private pendingCalibration: CalibrationFile | undefined;
   private connected = false;
@@ -57,9 +60,14 @@ export class ServoLeader<R extends string> implements LeaderArm {
     if (this.connected) throw new DeviceAlreadyConnectedError(`${this.type} '${this.id}'`);
     await this.group.open();
     try {
-      await this.group.setTorque(false);
-      if (this.pendingCalibration) await this.applyCalibration(this.pendingCalibration);
-      await this.spec.configure(this.group);
+      const { value: offFaults, faults: more } = await this.group.bus.collectFaults(async () => {
+        const off = await this.group.setTorque(false);
+        if (this.pendingCalibration) await this.applyCalibration(this.pendingCalibration);
+        await this.spec.configure(this.group);
+        return off;
+      });
+      const faults = [...offFaults, ...more];
+      this.connectFaults = faults.filter((f, i) => faults.findIndex((g) => g.id === f.id) === i);
       this.connected = true;
     } catch (e) {
       await this.group.close({ disableTorque: true }).catch(() => undefined);
@@ -82,6 +90,11 @@ export class ServoLeader<R extends string> implements LeaderArm {
   async configure(): Promise<void> {
     await this.group.setTorque(false);
     await this.spec.configure(this.group);
+  }
+
+  /** Operator-facing notes from connect: servo faults and a slow USB adapter. */
+  get warnings(): string[] {
+    return servoWarnings(this.group, this.connectFaults, `${this.type} '${this.id}'`);
   }
 
   async readPositions(): Promise<number[]> {

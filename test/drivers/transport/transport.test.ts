@@ -83,3 +83,35 @@ test('SerialTransport: read with timeout, receive, close rejects in-flight calls
   await tr.close();
   await pending;
 });
+
+test('SerialTransport fd backend: discardInput() empties the kernel input buffer, never unsent output; both backends move bytes', { skip: SKIP }, async (t) => {
+  const pty = await openPtyPair();
+  const far = new SerialPort({ path: pty.device, baudRate: 1_000_000, autoOpen: false, lock: false });
+  await new Promise<void>((res, rej) => far.open((e) => (e ? rej(e) : res())));
+  const got: number[] = [];
+  far.on('data', (d: Buffer) => got.push(...d));
+  const tr = new SerialTransport({ path: pty.host, backend: 'fd' });
+  const st = new SerialTransport({ path: pty.host, backend: 'stream', lock: false });
+  t.after(async () => {
+    await tr.close();
+    await st.close();
+    await new Promise<void>((res) => far.close(() => res()));
+    await pty.close();
+  });
+  await tr.open();
+  assert.equal(tr.backend, 'fd');
+  // Bytes that reached the kernel while nobody was reading: the drain must drop them.
+  far.write(Buffer.from([1, 2, 3]));
+  await new Promise((r) => setTimeout(r, 50));
+  await tr.write(Uint8Array.from([7, 7]));
+  tr.discardInput();
+  assert.equal(tr.pendingBytes(), 0);
+  far.write(Buffer.from([9]));
+  assert.deepEqual([...(await tr.read(1, 500))], [9], 'only bytes that arrived after the drain');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(got, [7, 7], 'output written before the drain still went out');
+  await tr.close();
+  await st.open();
+  far.write(Buffer.from([4, 5]));
+  assert.deepEqual([...(await st.read(2, 500))], [4, 5]);
+});

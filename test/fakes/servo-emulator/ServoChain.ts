@@ -35,6 +35,12 @@ export interface FaultConfig {
   garbageNext: number;
   /** Servos that stopped answering (unplugged mid-session). */
   absent: Set<number>;
+  /**
+   * Mid-run fault bits: probability, per request, that one servo (picked at random) gains or
+   * loses a fault bit (Feetech overload 0x20 / overheat 0x04 / voltage 0x01; Dynamixel the same
+   * Hardware_Error_Status bits, shown as the 0x80 alert). The truth is in `errorBitsOf(id)`.
+   */
+  faultBitsRate: number;
 }
 
 export interface ChainStats {
@@ -44,6 +50,7 @@ export interface ChainStats {
   corrupted: number;
   garbage: number;
   badRequests: number;
+  faultBitChanges: number;
 }
 
 export interface ServoChainOptions {
@@ -67,8 +74,8 @@ interface Servo {
 
 export class ServoChain {
   readonly protocol: EmulatedProtocol;
-  readonly faults: FaultConfig = { dropRate: 0, corruptRate: 0, garbageRate: 0, dropNext: 0, corruptNext: 0, garbageNext: 0, absent: new Set() };
-  readonly stats: ChainStats = { requests: 0, replies: 0, dropped: 0, corrupted: 0, garbage: 0, badRequests: 0 };
+  readonly faults: FaultConfig = { dropRate: 0, corruptRate: 0, garbageRate: 0, dropNext: 0, corruptNext: 0, garbageNext: 0, absent: new Set(), faultBitsRate: 0 };
+  readonly stats: ChainStats = { requests: 0, replies: 0, dropped: 0, corrupted: 0, garbage: 0, badRequests: 0, faultBitChanges: 0 };
   speedTicksPerS: number;
   private readonly servos = new Map<number, Servo>();
   private readonly clock: () => number;
@@ -149,6 +156,18 @@ export class ServoChain {
     else s.mem[X_CONTROL_TABLE.Hardware_Error_Status.address] = bits;
   }
 
+  errorBitsOf(id: number): number {
+    return this.servo(id).errorBits;
+  }
+
+  /**
+   * The truth: the value register `address` (size bytes, raw) holds for servo `id` right now.
+   * Tests compare what the driver returned as good against it.
+   */
+  truth(id: number, address: number, size: number): number {
+    return this.register(id, address, size);
+  }
+
   setRegister(id: number, address: number, size: number, value: number): void {
     this.putU(this.servo(id), address, size, value < 0 ? value + 2 ** (8 * size) : value);
   }
@@ -191,6 +210,7 @@ export class ServoChain {
         continue;
       }
       this.stats.requests++;
+      this.maybeFlipFaultBits();
       const replies = this.protocol === 'feetech' ? this.handleFeetech(s.frame as ft.Frame) : this.handleDynamixel(s.frame as dx.Packet);
       out.push({ requestBytes: s.end - s.start, replies: replies.map((r) => ({ id: r.id, bytes: this.applyFaults(r.bytes) })).filter((r) => r.bytes.length > 0) });
     }
@@ -208,6 +228,16 @@ export class ServoChain {
     x ^= x << 5;
     this.rngState = x >>> 0;
     return this.rngState / 0x100000000;
+  }
+
+  private maybeFlipFaultBits(): void {
+    if (!(this.faults.faultBitsRate > 0) || this.rand() >= this.faults.faultBitsRate) return;
+    const ids = this.ids();
+    const id = ids[Math.floor(this.rand() * ids.length)]!;
+    const bits = [0x20, 0x04, 0x01][Math.floor(this.rand() * 3)]!;
+    const s = this.servo(id);
+    this.setErrorBits(id, s.errorBits & bits ? s.errorBits & ~bits : s.errorBits | bits);
+    this.stats.faultBitChanges++;
   }
 
   private applyFaults(reply: Uint8Array): Uint8Array {

@@ -3,13 +3,22 @@
  * thread). Start with child_process.fork(this file, [], { execArgv: ['--import', 'tsx'] });
  * send {type:'start', opts}, then {type:'faults', ...} / {type:'stats'} / {type:'stop'}.
  */
-import { ServoEmulator, type ServoEmulatorOptions } from './ServoEmulator';
+import { ServoEmulator, type AdapterModel, type ServoEmulatorOptions } from './ServoEmulator';
 
 let emu: ServoEmulator | undefined;
 
 type Msg =
   | { type: 'start'; opts: ServoEmulatorOptions }
-  | { type: 'faults'; dropRate?: number; corruptRate?: number; garbageRate?: number; holdToWireTime?: boolean; resetStats?: boolean }
+  | {
+      type: 'faults';
+      dropRate?: number;
+      corruptRate?: number;
+      garbageRate?: number;
+      faultBitsRate?: number;
+      holdToWireTime?: boolean;
+      adapter?: Partial<AdapterModel>;
+      resetStats?: boolean;
+    }
   | { type: 'stats' }
   | { type: 'stop' };
 
@@ -26,13 +35,18 @@ process.on('message', (m: Msg) => {
           if (m.dropRate !== undefined) emu.chain.faults.dropRate = m.dropRate;
           if (m.corruptRate !== undefined) emu.chain.faults.corruptRate = m.corruptRate;
           if (m.garbageRate !== undefined) emu.chain.faults.garbageRate = m.garbageRate;
+          if (m.faultBitsRate !== undefined) emu.chain.faults.faultBitsRate = m.faultBitsRate;
           if (m.holdToWireTime !== undefined) emu.holdToWireTime = m.holdToWireTime;
-          if (m.resetStats) Object.assign(emu.chain.stats, { requests: 0, replies: 0, dropped: 0, corrupted: 0, garbage: 0, badRequests: 0 });
+          if (m.adapter) Object.assign(emu.adapter, m.adapter);
+          if (m.resetStats) {
+            Object.assign(emu.chain.stats, { requests: 0, replies: 0, dropped: 0, corrupted: 0, garbage: 0, badRequests: 0, faultBitChanges: 0 });
+            Object.assign(emu.adapterStats, { late: 0, duplicated: 0 });
+          }
         }
         process.send?.({ type: 'ok' });
         break;
       case 'stats':
-        process.send?.({ type: 'stats', stats: emu ? { ...emu.chain.stats } : undefined });
+        process.send?.({ type: 'stats', stats: emu ? { ...emu.chain.stats, ...emu.adapterStats } : undefined });
         break;
       case 'stop':
         await emu?.stop();

@@ -285,4 +285,18 @@ for (const kind of [SO101, KOCH]) {
     assert.match(svc.status().problems?.[0] ?? '', /does not fit this arm/);
     await svc.disconnect();
   });
+
+  test(`${kind.label}: a servo fault present at power-on: connect succeeds with torque off and the fault in status().problems`, { skip: SKIP }, async (t) => {
+    const f = await emulated(t, kind.protocol, kind.followerModels);
+    const dir = mkdtempSync(join(tmpdir(), 'reins-cal-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const svc = new HardwareService({ calibrationDir: dir });
+    t.after(() => svc.disconnect().catch(() => undefined));
+    f.chain.setErrorBits(4, kind.overload);
+    const robot = await svc.connect({ type: kind.follower, port: f.port, id: 'hot', ...M });
+    assert.equal(robot.isConnected, true);
+    for (let i = 0; i < 6; i++) assert.equal(f.chain.torque(i + 1), false, 'torque left off');
+    assert.ok((svc.status().problems ?? []).some((p) => /servo 4 \(wrist_flex\)/.test(p) && /torque left off/.test(p)), JSON.stringify(svc.status().problems));
+    await svc.disconnect();
+  });
 }
