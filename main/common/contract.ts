@@ -131,13 +131,74 @@ export interface Telemetry {
   stats: LoopStats;
   cameras: CameraInfo[];
   success?: boolean;
+  /** Who commands the arm and why, as the top bar shows it (finer than `source`). */
+  control?: ControlState;
+  /** The policy's queued actions (the ghost), while a policy runs — also while the operator drives (shadow). */
+  plan?: ActionPlan;
+}
+
+/**
+ * The control indicator. `waiting`: a policy is in control but its next chunk is still being
+ * inferred (the arm keeps its last goal; not a hold). `hold`: the loop really holds, `reason` says why.
+ * `replay`: a recorded episode drives the arm (`approach` while it first moves slowly to the start pose).
+ */
+export interface ControlState {
+  mode: 'policy' | 'waiting' | 'operator' | 'hold' | 'estop' | 'replay' | 'approach';
+  reason?: string;
+}
+
+/**
+ * A policy's queued action chunk, as a ghost of what it is about to do. Goals are absolute, in the
+ * robot's joint order; `queued[0]` is the goal for the next tick, one row per tick.
+ */
+export interface ActionPlan {
+  queued: number[][];
+  /** Predictions merged into each queued goal (1: one chunk; more: ensembled or blended). */
+  merged: number[];
+  /** The newest chunk as predicted: row i is for `offset + i` ticks from now (negative offsets: overtaken by time before it landed). */
+  chunk?: { id: number; offset: number; goals: number[][] };
+  /** An inference is running. */
+  inflight: boolean;
+  /** 'shadow': the operator drives and the policy's plan is not executed. */
+  role: 'acting' | 'shadow';
+  /** The gripper tip along the queued goals, projected into a camera (forward kinematics + the camera model), 0..1 of the frame; null where behind the camera. */
+  tipPath?: { camera: string; points: ([number, number] | null)[]; current: [number, number] | null };
+  /** While the operator drives: the policy's goal for this tick minus the operator's, per joint. */
+  disagreement?: number[];
+}
+
+/**
+ * Where the boxes of VISIBLE OBJECTS live: pixel coordinates of a `width`×`height` grid made from
+ * `camera`'s frame by `resize` (the policy's own input preprocessing, or the expert's render size).
+ */
+export interface BoxGrid {
+  camera: string;
+  width: number;
+  height: number;
+  resize: 'stretch' | 'center_crop';
 }
 
 export interface ReasoningEvent {
   timeMs: number;
   fields: ReasoningFields;
   partial: boolean; // true while decoding streams a field
-  timing?: { prefillMs: number; reasoningMs: number; actionsMs: number; totalMs: number; acceptedTokens?: number; acceptanceLength?: number; cacheHit?: boolean };
+  timing?: {
+    prefillMs: number;
+    reasoningMs: number;
+    actionsMs: number;
+    totalMs: number;
+    acceptedTokens?: number;
+    acceptanceLength?: number;
+    cacheHit?: boolean;
+    /** Inside the inference process, encoder to last token (`totalMs` is the loop's round trip). */
+    stepMs?: number;
+    /** Tokens decoded this step. */
+    tokens?: number;
+    /** The decoding settings the step ran with (the timing view marks where they changed). */
+    settings?: PolicySettings;
+  };
+  /** The grid the boxes of `fields.visibleObjects` are given in. */
+  grid?: BoxGrid;
 }
 
 export interface DatasetStatus {

@@ -6,7 +6,7 @@
 import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
 import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
-import type { CommandArgs, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
+import type { ActionPlan, BoxGrid, CommandArgs, ControlState, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
 import { ReinsError } from '../common/errors';
 import { DEFAULT_POLICY_SETTINGS } from '../common/settings';
 import type { CameraInfo, Problem } from '../common/types';
@@ -17,6 +17,7 @@ import { ExpertRunner } from './expertRunner';
 import { listBundles } from './policies';
 import { mapActions, ReplayRunner } from './replay';
 import { createVlaRunner, type VlaRunner } from './vla';
+import { projectTipPath, TappedRunner } from './ghost';
 import { RecordingService, type DatasetSummary } from '../recording/service';
 import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
@@ -55,6 +56,17 @@ export interface SessionOptions {
   serialLatencyMarginMs?: number;
 }
 
+/** The scripted expert writes its boxes in a 224×224 render of the front camera; at the camera's fov that is the frame's centre square. */
+export const EXPERT_BOX_GRID: BoxGrid = { camera: 'front', width: 224, height: 224, resize: 'center_crop' };
+
+/** Why the loop holds, in the operator's words, by watchdog reason. */
+const HOLD_REASONS: Record<string, string> = {
+  tick: 'the control loop stalled',
+  state: 'the robot state is stale',
+  input: 'the leader arm stream is stale',
+  policy: 'the policy produced no action for over a second',
+};
+
 const DEFAULT_BUNDLES = resolve(fileURLToPath(new URL('../../models/bundles', import.meta.url)));
 
 const realClock: Clock = { nowMs: () => performance.now() };
@@ -81,6 +93,8 @@ export class ConsoleSession {
   private calibrating: { homed: boolean } | undefined;
   private lastRecordingEmitMs = -Infinity;
   private vla: VlaRunner | undefined;
+  private tap: TappedRunner | undefined;
+  private vlaGrid: BoxGrid | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.opts = opts;
@@ -181,19 +195,57 @@ export class ConsoleSession {
       stats: this.loop.stats(),
       cameras: this.cameraInfo(),
       success: this.world.isSuccess(),
+      control: this.controlState(s),
     };
+    const plan = this.actionPlan(s);
+    if (plan !== undefined) t.plan = plan;
     this.api.emit('telemetry', t);
     if (now - this.lastRecordingEmitMs > 250 && this.recording.status().dataset) {
       this.lastRecordingEmitMs = now;
       this.api.emit('recording', this.datasetStatus());
     }
     // A VLA streams its reasoning through its own events (as it decodes); the expert's annotations ride on the step.
-    if (s.reasoning && !this.vla) this.api.emit('reasoning', { timeMs: now, fields: s.reasoning, partial: false });
+    if (s.reasoning && !this.vla) this.api.emit('reasoning', { timeMs: now, fields: s.reasoning, partial: false, ...(this.policyId === 'expert' ? { grid: EXPERT_BOX_GRID } : {}) });
     for (const [key, f] of Object.entries(s.observation.images)) {
       if (!f || this.lastFrameSeq.get(key) === f.seq) continue;
       this.lastFrameSeq.set(key, f.seq);
       this.api.offerFrame({ camera: key, width: f.width, height: f.height, seq: f.seq, timeMs: f.captureTimeMs, data: f.data });
     }
+  }
+
+  /** The indicator: who commands the arm and, when it holds, why. */
+  private controlState(s: StepRecord): ControlState {
+    const inner = this.tap?.inner;
+    if (s.source === 'estop') return { mode: 'estop', reason: 'e-stop engaged' };
+    if (s.source === 'operator') return { mode: 'operator' };
+    if (s.source === 'policy') {
+      if (inner instanceof ReplayRunner) return inner.phase === 'approach' ? { mode: 'approach', reason: `moving slowly to episode ${inner.episodeIndex}'s start pose` } : { mode: 'replay', reason: inner.phase === 'done' ? `episode ${inner.episodeIndex} finished: holding its last pose` : `episode ${inner.episodeIndex}, frame ${inner.played} of ${inner.frames}` };
+      return { mode: 'policy' };
+    }
+    const forced = s.watchdog.filter((r) => r !== 'policy');
+    if (forced.length > 0) return { mode: 'hold', reason: forced.map((r) => HOLD_REASONS[r]).join('; ') };
+    if (inner === undefined) return { mode: 'hold', reason: this.loop.operatorInControl ? 'operator in control, no input yet' : 'no policy running' };
+    if (this.loop.operatorInControl) return { mode: 'hold', reason: 'operator in control, no input yet' };
+    if (this.vla?.crashed === true) return { mode: 'hold', reason: 'the policy crashed' };
+    if (s.watchdog.includes('policy')) return { mode: 'hold', reason: HOLD_REASONS.policy };
+    // The policy is in control and its next chunk is being inferred: the arm keeps its last goal.
+    return { mode: 'waiting', reason: this.vla?.plan().inflight === true ? 'inference in flight' : 'waiting for the first action' };
+  }
+
+  /** The running VLA's queued chunk (the ghost), its tip path on the front camera, and its disagreement with the operator. */
+  private actionPlan(s: StepRecord): ActionPlan | undefined {
+    const v = this.vla;
+    if (v === undefined) return undefined;
+    const p = v.plan();
+    const plan: ActionPlan = { ...p, role: s.source === 'operator' ? 'shadow' : 'acting' };
+    const front = this.cameras.find((c) => c.key === 'front');
+    if (this.robot.type === 'sim_so101' && front !== undefined) {
+      const [current = null, ...points] = projectTipPath([s.observation.state, ...p.queued], front.width, front.height);
+      plan.tipPath = { camera: 'front', points, current };
+    }
+    const last = this.tap?.last;
+    if (s.source === 'operator' && last !== undefined && last.tick === this.tap!.ticks - 1) plan.disagreement = last.goal.map((g, i) => g - (s.action[i] ?? g));
+    return plan;
   }
 
   private cameraInfo(): CameraInfo[] {
@@ -239,7 +291,7 @@ export class ConsoleSession {
     if (id === 'expert') {
       if (this.robot.type !== 'sim_so101') throw new ReinsError('bad_request', 'The scripted expert only drives the simulator.');
       if (task && task !== this.world.task.instruction) throw new ReinsError('bad_request', `The scripted expert solves the scene's own task ("${this.world.task.instruction}"); reset the scene to change it.`);
-      runner = new ExpertRunner(() => new ScriptedExpert(this.world));
+      runner = new ExpertRunner(() => new ScriptedExpert(this.world, { imageWidth: EXPERT_BOX_GRID.width, imageHeight: EXPERT_BOX_GRID.height }));
     } else {
       const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name))).find((b) => b.id === id);
       if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
@@ -260,8 +312,9 @@ export class ConsoleSession {
     await this.stopCurrentPolicy();
     if (task) this.loop.task = task;
     this.loop.handback();
-    this.loop.setPolicy(runner);
+    this.setRunner(runner);
     this.vla = vla;
+    this.vlaGrid = vla ? boxGridOf(vla) : undefined;
     this.policyId = id;
     this.onProblem({ id: 'policy-error', cleared: true });
     this.api.emit('session', this.snapshot());
@@ -270,7 +323,7 @@ export class ConsoleSession {
 
   private attachVla(v: VlaRunner): void {
     v.on('reasoning', (e) => {
-      if (this.vla === v) this.api.emit('reasoning', { timeMs: this.clock.nowMs(), fields: e.fields, partial: !e.final });
+      if (this.vla === v) this.api.emit('reasoning', { timeMs: this.clock.nowMs(), fields: e.fields, partial: !e.final, ...(this.vlaGrid ? { grid: this.vlaGrid } : {}) });
     });
     v.on('timing', (t) => {
       if (this.vla !== v) return;
@@ -278,7 +331,19 @@ export class ConsoleSession {
         timeMs: this.clock.nowMs(),
         fields: this.loop.lastReasoningFields ?? {},
         partial: false,
-        timing: { prefillMs: t.prefillMs + t.encoderMs, reasoningMs: t.reasoningMs, actionsMs: t.actionsMs, totalMs: t.roundTripMs, acceptedTokens: t.acceptedTokens, acceptanceLength: t.acceptLength, cacheHit: t.cacheHit },
+        timing: {
+          prefillMs: t.prefillMs + t.encoderMs,
+          reasoningMs: t.reasoningMs,
+          actionsMs: t.actionsMs,
+          totalMs: t.roundTripMs,
+          acceptedTokens: t.acceptedTokens,
+          acceptanceLength: t.acceptLength,
+          cacheHit: t.cacheHit,
+          stepMs: t.totalMs,
+          tokens: t.tokens,
+          settings: { ...t.settings },
+        },
+        ...(this.vlaGrid ? { grid: this.vlaGrid } : {}),
       });
     });
     v.on('problem', (err) => {
@@ -287,9 +352,16 @@ export class ConsoleSession {
     });
   }
 
+  /** Every runner goes through a tap, so the session sees the policy's own goal even on ticks the operator commands. */
+  private setRunner(runner: PolicyRunner): void {
+    this.tap = new TappedRunner(runner);
+    this.loop.setPolicy(this.tap);
+  }
+
   private async stopCurrentPolicy(): Promise<void> {
     const p = this.loop.currentPolicy;
     this.loop.setPolicy(undefined);
+    this.tap = undefined;
     this.vla = undefined;
     this.policyId = undefined;
     await p?.stop();
@@ -575,7 +647,8 @@ export class ConsoleSession {
     if (typeof actions === 'string') throw new ReinsError('bad_request', actions);
     await this.stopCurrentPolicy();
     this.loop.handback();
-    this.loop.setPolicy(new ReplayRunner(actions, index));
+    const gripperIndex = this.robot.joints.findIndex((j) => j.unit === 'percent');
+    this.setRunner(new ReplayRunner(actions, index, { rateHz: this.loop.rateHz, gripperIndex }));
     this.policyId = `replay:${index}`;
     this.api.emit('session', this.snapshot());
     return { frames: actions.length };
@@ -651,3 +724,10 @@ export class ConsoleSession {
   }
 }
 
+
+/** The grid a VLA's boxes are in: its 'front' camera input (else its first camera), with that input's resize. */
+function boxGridOf(v: VlaRunner): BoxGrid | undefined {
+  const cams = v.manifest.inputs.cameras;
+  const c = cams.find((k) => k.key === 'front') ?? cams[0];
+  return c === undefined ? undefined : { camera: c.key, width: c.width, height: c.height, resize: c.resize };
+}
