@@ -15,9 +15,11 @@ export interface NamedBox {
   box: [number, number, number, number];
 }
 
-const BOX_RE = /([A-Za-z][A-Za-z _-]*?)\s*\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]/g;
+const NUM = '(-?\\d+(?:\\.\\d+)?)';
+/** `name [x0, y0, x1, y1]` as the expert writes it, or `name x0 y0 x1 y1` as a word-level tokenizer decodes it (brackets and commas are optional). */
+const BOX_RE = new RegExp(`([A-Za-z][A-Za-z _-]*?)\\s*\\[?\\s*${NUM}\\s*,?\\s*${NUM}\\s*,?\\s*${NUM}\\s*,?\\s*${NUM}\\s*\\]?`, 'g');
 
-/** Every well-formed `name [x0, y0, x1, y1]` in the text (a model's malformed entries are skipped). */
+/** Every well-formed box in the text (a model's malformed entries, e.g. fewer than four numbers, are skipped). */
 export function parseVisibleObjects(text: string | undefined): NamedBox[] {
   if (text === undefined) return [];
   const out: NamedBox[] = [];

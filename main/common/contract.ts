@@ -84,7 +84,10 @@ export type CommandArgs<K extends CommandName> = z.input<(typeof commandSchemas)
 
 export interface PolicyInfo {
   id: string; // 'expert' or a bundle folder name
+  /** Short, for the menu. */
   name: string;
+  /** What it is (the bundle manifest's description), for a detail line. */
+  description?: string;
   kind: 'scripted' | 'autoregressive' | 'chunk_regression';
   valid: boolean;
   problems: string[];
@@ -162,7 +165,15 @@ export interface ActionPlan {
   /** 'shadow': the operator drives and the policy's plan is not executed. */
   role: 'acting' | 'shadow';
   /** The gripper tip along the queued goals, projected into a camera (forward kinematics + the camera model), 0..1 of the frame; null where behind the camera. */
-  tipPath?: { camera: string; points: ([number, number] | null)[]; current: [number, number] | null };
+  tipPath?: {
+    camera: string;
+    /** Along `queued`. */
+    points: ([number, number] | null)[];
+    /** The tip now. */
+    current: [number, number] | null;
+    /** Along the newest chunk as predicted (`chunk.goals`), so its overtaken steps can be drawn. */
+    chunk?: ([number, number] | null)[];
+  };
   /** While the operator drives: the policy's goal for this tick minus the operator's, per joint. */
   disagreement?: number[];
 }

@@ -23,6 +23,10 @@ export function projectTipPath(goals: readonly (readonly number[])[], width: num
 /** Wraps the loop's policy and remembers what it asked for on the last tick (the loop discards it when the operator drives). */
 export class TappedRunner implements PolicyRunner {
   last: { tick: number; goal: number[] } | undefined;
+  /** Observation time of the policy's last action (undefined before its first). */
+  lastActionMs: number | undefined;
+  /** Observation time of the first tick this runner was asked. */
+  firstAskedMs: number | undefined;
   private n = 0;
   constructor(readonly inner: PolicyRunner) {}
   get name(): string {
@@ -31,7 +35,9 @@ export class TappedRunner implements PolicyRunner {
   step(obs: Observation): PolicyOutput | undefined {
     const out = this.inner.step(obs);
     const tick = this.n++;
+    this.firstAskedMs ??= obs.timeMs;
     this.last = out ? { tick, goal: out.goal } : undefined;
+    if (out) this.lastActionMs = obs.timeMs;
     return out;
   }
   /** Ticks this runner has been asked (the tick `last` belongs to is `ticks - 1` when fresh). */
@@ -40,6 +46,8 @@ export class TappedRunner implements PolicyRunner {
   }
   reset(): void {
     this.last = undefined;
+    this.lastActionMs = undefined;
+    this.firstAskedMs = undefined;
     this.inner.reset();
   }
   stop(): Promise<void> {

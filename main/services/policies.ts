@@ -17,7 +17,9 @@ export async function listBundles(bundlesDir: string, robotJoints: readonly stri
     const report = await validateBundle(dir, { robotJoints: [...robotJoints] });
     out.push({
       id: name,
-      name: report.manifest?.description ? `${name} — ${report.manifest.description}` : name,
+      // the menu shows the short name; the description goes in the detail line under it
+      name,
+      ...(report.manifest?.description ? { description: report.manifest.description } : {}),
       kind: report.manifest?.policy.kind === 'chunk_regression' ? 'chunk_regression' : 'autoregressive',
       valid: report.problems.length === 0,
       problems: report.problems.map((p) => `${p.path}: ${p.message}`),

@@ -59,6 +59,13 @@ export interface SessionOptions {
 /** The scripted expert writes its boxes in a 224×224 render of the front camera; at the camera's fov that is the frame's centre square. */
 export const EXPERT_BOX_GRID: BoxGrid = { camera: 'front', width: 224, height: 224, resize: 'center_crop' };
 
+/**
+ * How long a running policy may go without an action before the indicator says HOLD instead of
+ * "POLICY · waiting": far beyond a healthy step (the demo VLA takes 106-420 ms a step beside Chromium
+ * on 2 cores, README), so a hung inference reads as a hold while a slow first step does not.
+ */
+const STALL_HOLD_MS = 5000;
+
 /** Why the loop holds, in the operator's words, by watchdog reason. */
 const HOLD_REASONS: Record<string, string> = {
   tick: 'the control loop stalled',
@@ -227,9 +234,16 @@ export class ConsoleSession {
     if (inner === undefined) return { mode: 'hold', reason: this.loop.operatorInControl ? 'operator in control, no input yet' : 'no policy running' };
     if (this.loop.operatorInControl) return { mode: 'hold', reason: 'operator in control, no input yet' };
     if (this.vla?.crashed === true) return { mode: 'hold', reason: 'the policy crashed' };
-    if (s.watchdog.includes('policy')) return { mode: 'hold', reason: HOLD_REASONS.policy };
-    // The policy is in control and its next chunk is being inferred: the arm keeps its last goal.
-    return { mode: 'waiting', reason: this.vla?.plan().inflight === true ? 'inference in flight' : 'waiting for the first action' };
+    // The policy is in control and its next chunk is being inferred: the arm keeps its last goal
+    // (the watchdog's policy-stall warning is a report, not a forced hold). Only when nothing is
+    // coming (no inference running) or the wait is far beyond any healthy step does it become HOLD.
+    const since = this.tap?.lastActionMs ?? this.tap?.firstAskedMs ?? s.timeMs;
+    const waitedMs = s.timeMs - since;
+    const inflight = this.vla?.plan().inflight ?? false;
+    if (this.vla !== undefined && !inflight) return { mode: 'hold', reason: 'the policy returned no action and is not inferring' };
+    if (waitedMs > STALL_HOLD_MS) return { mode: 'hold', reason: `no action from the policy for ${(waitedMs / 1000).toFixed(1)} s` };
+    const first = this.tap?.lastActionMs === undefined;
+    return { mode: 'waiting', reason: `${first ? 'first inference' : 'inference'} in flight (${(waitedMs / 1000).toFixed(1)} s)` };
   }
 
   /** The running VLA's queued chunk (the ghost), its tip path on the front camera, and its disagreement with the operator. */
@@ -242,6 +256,7 @@ export class ConsoleSession {
     if (this.robot.type === 'sim_so101' && front !== undefined) {
       const [current = null, ...points] = projectTipPath([s.observation.state, ...p.queued], front.width, front.height);
       plan.tipPath = { camera: 'front', points, current };
+      if (p.chunk !== undefined) plan.tipPath.chunk = projectTipPath(p.chunk.goals, front.width, front.height);
     }
     const last = this.tap?.last;
     if (s.source === 'operator' && last !== undefined && last.tick === this.tap!.ticks - 1) plan.disagreement = last.goal.map((g, i) => g - (s.action[i] ?? g));
@@ -276,7 +291,7 @@ export class ConsoleSession {
 
   async listPolicies(): Promise<PolicyInfo[]> {
     const bundles = await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name));
-    const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
+    const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'expert', description: 'Scripted expert (simulator): solves the scene from ground truth; its boxes are the true ones.', kind: 'scripted', valid: true, problems: [] }] : [];
     // The shipped demo VLA (models/bundles/demo) comes first, so it is what "start policy" runs on a
     // first start; in the simulator the scripted expert follows (it always solves the scene's task).
     const listed = bundles.map(({ dir: _dir, ...info }) => info);

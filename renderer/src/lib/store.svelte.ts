@@ -6,6 +6,8 @@
  * camera frames go straight to canvases through the frame pacer.
  */
 import type {
+  BoxGrid,
+  ControlState,
   DatasetStatus,
   FramePacket,
   PolicyInfo,
@@ -22,6 +24,7 @@ import { errorMessage } from './errors';
 import { FramePacer } from './framePacer';
 import { type Axis, cartesianDelta, jogDelta } from './keymap';
 import { TimeSeriesRing } from './ring';
+import { type Sample, settingsChange, trimBefore } from './sparkline';
 
 export interface Notice {
   id: number;
@@ -30,8 +33,59 @@ export interface Notice {
   timeMs: number;
 }
 
-/** Seconds of joint history the plot shows. */
+/** Seconds of joint history the plot shows by default. */
 export const PLOT_WINDOW_S = 10;
+/** Longest joint history the plot can show (the ring holds this much). */
+export const PLOT_MAX_WINDOW_S = 30;
+/** Seconds of timing history the sparklines show. */
+export const TIMING_WINDOW_S = 60;
+
+export type TimingSeries = 'step' | 'roundTrip' | 'acceptLength' | 'tokens' | 'controlHz' | 'shadowDelta';
+
+/** Timing history for the sparklines (renderer clock, performance.now() ms). Not reactive: the view polls it. */
+export class TimingHistory {
+  readonly series: Record<TimingSeries, Sample[]> = { step: [], roundTrip: [], acceptLength: [], tokens: [], controlHz: [], shadowDelta: [] };
+  markers: { timeMs: number; label: string }[] = [];
+  private lastSettings: PolicySettings | undefined;
+  private lastHzAt = -Infinity;
+  private lastDeltaAt = -Infinity;
+
+  /** Shadow mode: the largest |policy − operator| over the body joints (degrees), at most 5 samples a second. */
+  addDisagreement(delta: readonly number[] | undefined, bodyJoints: readonly boolean[], now: number): void {
+    if (now - this.lastDeltaAt < 200) return;
+    this.lastDeltaAt = now;
+    const v = delta === undefined ? Number.NaN : Math.max(0, ...delta.filter((_, i) => bodyJoints[i] === true).map(Math.abs));
+    this.series.shadowDelta.push({ timeMs: now, value: v });
+    this.trim(now);
+  }
+
+  addTiming(t: NonNullable<ReasoningEvent['timing']>, now: number): void {
+    const push = (k: TimingSeries, v: number | undefined): void => {
+      if (v !== undefined && Number.isFinite(v)) this.series[k].push({ timeMs: now, value: v });
+    };
+    push('step', t.stepMs);
+    push('roundTrip', t.totalMs);
+    push('acceptLength', t.acceptanceLength);
+    push('tokens', t.tokens);
+    const change = settingsChange(this.lastSettings, t.settings);
+    if (change !== '') this.markers.push({ timeMs: now, label: change });
+    if (t.settings !== undefined) this.lastSettings = t.settings;
+    this.trim(now);
+  }
+
+  addControlHz(hz: number, now: number): void {
+    if (now - this.lastHzAt < 500) return;
+    this.lastHzAt = now;
+    this.series.controlHz.push({ timeMs: now, value: hz });
+    this.trim(now);
+  }
+
+  private trim(now: number): void {
+    const since = now - TIMING_WINDOW_S * 1000;
+    for (const k of Object.keys(this.series) as TimingSeries[]) this.series[k] = trimBefore(this.series[k], since);
+    this.markers = trimBefore(this.markers, since);
+  }
+}
 
 type FrameSink = (f: FramePacket) => boolean;
 
@@ -44,6 +98,16 @@ export class ConsoleStore {
   problems = $state.raw<Problem[]>([]);
   reasoning = $state.raw<ReasoningEvent | null>(null);
   lastTiming = $state.raw<ReasoningEvent['timing'] | undefined>(undefined);
+  /** The last complete VISIBLE OBJECTS with its grid (kept while the next step streams its fields). */
+  boxes = $state.raw<{ text: string; grid: BoxGrid } | null>(null);
+  /** When the last reasoning event arrived (performance.now()). */
+  reasoningAt = $state(0);
+  /** Timing history for the sparklines (not reactive). */
+  readonly timingHistory = new TimingHistory();
+  /** Joint plot controls. */
+  plotPaused = $state(false);
+  plotWindowS = $state(PLOT_WINDOW_S);
+  plotHidden = $state.raw<Record<number, boolean>>({});
   recording = $state.raw<DatasetStatus | null>(null);
   policies = $state.raw<PolicyInfo[]>([]);
   settings = $state.raw<PolicySettings>({ ...DEFAULT_POLICY_SETTINGS });
@@ -101,6 +165,30 @@ export class ConsoleStore {
   get source(): ControlSource {
     return this.telemetry?.source ?? this.session?.source ?? 'hold';
   }
+  /** The indicator's state: the host's own (with the hold reason), else derived from the source. */
+  get control(): ControlState {
+    const c = this.telemetry?.control;
+    if (c !== undefined && !(this.estop && c.mode !== 'estop')) return c;
+    const s = this.source;
+    return s === 'estop' || this.estop ? { mode: 'estop', reason: 'e-stop engaged' } : { mode: s };
+  }
+  /**
+   * Why the reasoning shown is not what the arm is executing (undefined when it is): the operator
+   * or the e-stop commands the arm, the policy stopped, or reasoning is turned off.
+   */
+  get reasoningStale(): string | undefined {
+    if (this.reasoning === null) return undefined;
+    const running = this.session?.policy.running ?? false;
+    if (!running) return 'no policy running';
+    const m = this.control.mode;
+    if (m === 'estop') return 'e-stop engaged';
+    if (m === 'operator') return 'operator in control: the policy plans in shadow, not executed';
+    if (m === 'hold') return `arm holds${this.control.reason !== undefined ? `: ${this.control.reason}` : ''}`;
+    if (m === 'replay' || m === 'approach') return 'a replay drives the arm';
+    const isVla = this.session?.policy.id !== undefined && this.session.policy.id !== 'expert';
+    if (isVla && !this.settings.reasoning) return 'reasoning is turned off: these fields are from before';
+    return undefined;
+  }
   get estop(): boolean {
     return this.telemetry?.estop ?? this.session?.estop ?? false;
   }
@@ -130,7 +218,13 @@ export class ConsoleStore {
     });
     api.on('reasoning', (r) => {
       this.reasoning = r;
-      if (r.timing !== undefined) this.lastTiming = r.timing;
+      this.reasoningAt = performance.now();
+      const vo = r.fields.visibleObjects;
+      if (!r.partial && r.grid !== undefined && vo !== undefined) this.boxes = { text: vo, grid: r.grid };
+      if (r.timing !== undefined) {
+        this.lastTiming = r.timing;
+        this.timingHistory.addTiming(r.timing, this.reasoningAt);
+      }
     });
     api.on('recording', (d) => {
       const was = this.recording;
@@ -178,7 +272,7 @@ export class ConsoleStore {
       this.taskText = s.policy.task ?? s.sim?.instruction ?? this.taskText;
     }
     const width = s.robot.joints.length * 2;
-    const capacity = Math.max(64, Math.ceil(s.rateHz * (PLOT_WINDOW_S + 2)));
+    const capacity = Math.max(64, Math.ceil(s.rateHz * (PLOT_MAX_WINDOW_S + 2)));
     if (this.ring.width !== width || this.ring.capacity !== capacity) {
       this.ring = new TimeSeriesRing(capacity, width);
       this.ringVersion++;
@@ -196,6 +290,8 @@ export class ConsoleStore {
     const last = this.ring.lastTime;
     if (last !== undefined && t.timeMs < last) this.ring.clear(); // host restarted its clock
     this.ring.push(t.timeMs, row);
+    if (t.stats.achievedHz > 0) this.timingHistory.addControlHz(t.stats.achievedHz, performance.now());
+    if (t.plan !== undefined) this.timingHistory.addDisagreement(t.plan.disagreement, this.joints.map((j) => j.unit === 'deg'), performance.now());
     this.pendingTelemetry = t;
     if (this.telemetryRaf === undefined) {
       this.telemetryRaf = requestAnimationFrame(() => {
@@ -300,6 +396,7 @@ export class ConsoleStore {
     }
     const task = this.taskText.trim();
     const status = await this.act('policy', () => this.api.invoke('policy.start', task === '' ? { policy: id } : { policy: id, task }));
+    if (status !== undefined) this.boxes = null; // the new policy's own boxes replace the last one's
     if (status !== undefined && this.session !== null) {
       this.session = { ...this.session, policy: status };
       if (status.settings !== undefined) this.settings = status.settings;
@@ -319,6 +416,7 @@ export class ConsoleStore {
       this.applySession(s);
       this.ring.clear();
       this.reasoning = null;
+      this.boxes = null;
     }
   }
   async updateSettings(patch: Partial<PolicySettings>): Promise<void> {

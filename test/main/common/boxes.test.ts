@@ -9,6 +9,12 @@ test('VISIBLE OBJECTS text parses into named boxes; malformed entries are skippe
     { name: 'bowl', box: [10, 20, 30, 40] },
   ]);
   assert.deepEqual(parseVisibleObjects('purple block [3, 4, 1, 2], blue block [1, 2, 3'), [{ name: 'purple block', box: [1, 2, 3, 4] }]);
+  // the demo VLA's word-level tokenizer decodes without brackets or commas
+  assert.deepEqual(parseVisibleObjects('orange block 19 15 22 19 , purple block 24 18 28 22'), [
+    { name: 'orange block', box: [19, 15, 22, 19] },
+    { name: 'purple block', box: [24, 18, 28, 22] },
+  ]);
+  assert.deepEqual(parseVisibleObjects('bowl 3 4 5'), []);
   assert.deepEqual(parseVisibleObjects(undefined), []);
   assert.deepEqual(parseVisibleObjects('nothing here'), []);
 });
