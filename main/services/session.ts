@@ -108,7 +108,7 @@ export class ConsoleSession {
     this.clock = opts.clock ?? realClock;
     this.seed = opts.seed ?? 1;
     this.telemetryPeriodMs = 1000 / (opts.telemetryHz ?? 30);
-    this.world = new SimWorld({ seed: this.seed, family: opts.family });
+    this.world = new SimWorld(sceneOptions(this.seed, opts.family));
     const now = () => this.clock.nowMs();
     this.robot = new SimRobot(this.world, now);
     const w = opts.cameraWidth ?? 320;
@@ -396,7 +396,7 @@ export class ConsoleSession {
 
   resetScene(seed?: number, family?: TaskFamily): SessionSnapshot {
     this.seed = seed ?? this.seed + 1;
-    this.world.reset({ seed: this.seed, family });
+    this.world.reset(sceneOptions(this.seed, family));
     this.loop.task = this.world.task.instruction;
     this.loop.resync();
     if (this.loop.currentPolicy) this.loop.currentPolicy.reset();
@@ -745,4 +745,16 @@ function boxGridOf(v: VlaRunner): BoxGrid | undefined {
   const cams = v.manifest.inputs.cameras;
   const c = cams.find((k) => k.key === 'front') ?? cams[0];
   return c === undefined ? undefined : { camera: c.key, width: c.width, height: c.height, resize: c.resize };
+}
+
+/**
+ * The scene a seed stands for, whatever way the family is given. SimWorld draws the family from
+ * the seed only when none is given, so naming the seed's own family yields another layout: the
+ * start-up scene (no family) would differ from Reset with the same seed (the renderer always names
+ * the family shown). Naming the seed's own family is therefore the same as naming none.
+ */
+export function sceneOptions(seed: number, family: TaskFamily | undefined): { seed: number; family?: TaskFamily } {
+  if (family === undefined) return { seed };
+  const own = new SimWorld({ seed }).task.family;
+  return own === family ? { seed } : { seed, family };
 }

@@ -31,6 +31,8 @@ export interface Notice {
   severity: 'info' | 'warning' | 'error';
   message: string;
   timeMs: number;
+  /** How many times it was raised (merged duplicates). */
+  count?: number;
 }
 
 /** Seconds of joint history the plot shows by default. */
@@ -316,15 +318,27 @@ export class ConsoleStore {
   // ---- notices (client-side errors; the host's own problems come as 'problems' events) ----
 
   notify(severity: Notice['severity'], message: string): void {
+    const ttl = severity === 'error' ? 12_000 : 6_000;
+    // the same notice again (a key held on a refused action, a retry) merges into the one shown
+    const same = this.notices.find((x) => x.severity === severity && x.message === message);
+    if (same !== undefined) {
+      const merged: Notice = { ...same, count: (same.count ?? 1) + 1, timeMs: Date.now() };
+      this.notices = this.notices.map((x) => (x.id === same.id ? merged : x));
+      clearTimeout(this.noticeTimers.get(same.id));
+      this.noticeTimers.set(same.id, setTimeout(() => this.dismiss(same.id), ttl));
+      return;
+    }
     const n: Notice = { id: this.noticeId++, severity, message, timeMs: Date.now() };
     this.notices = [...this.notices.slice(-4), n];
-    const ttl = severity === 'error' ? 12_000 : 6_000;
-    setTimeout(() => this.dismiss(n.id), ttl);
+    this.noticeTimers.set(n.id, setTimeout(() => this.dismiss(n.id), ttl));
   }
+  private readonly noticeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   notifyError(e: ApiErrorData): void {
     this.notify('error', e.message);
   }
   dismiss(id: number): void {
+    clearTimeout(this.noticeTimers.get(id));
+    this.noticeTimers.delete(id);
     this.notices = this.notices.filter((n) => n.id !== id);
   }
 

@@ -78,3 +78,16 @@ test('the demo VLA: POLICY or POLICY · waiting while its queue refills (never H
   assert.ok(shadow.every((t) => t.control!.mode === 'operator'));
   await s.stop();
 });
+
+test('Reset with the start-up seed and the family shown gives the start-up scene again', async () => {
+  const { s, conn } = await rig();
+  const blocks = (): string => JSON.stringify(s.world.blocks.map((b) => [b.name, b.pos]));
+  const start = blocks();
+  const family = s.world.task.family;
+  assert.ok((await conn.invoke('sim.reset', { seed: 11 })).ok);
+  assert.notEqual(blocks(), start);
+  // as the renderer sends it: the seed typed and the family in the menu
+  assert.ok((await conn.invoke('sim.reset', { seed: 4, family: family as 'pick_place' | 'push' | 'stack' })).ok);
+  assert.equal(blocks(), start);
+  await s.stop();
+});
