@@ -22,6 +22,7 @@ export const invokeSchemas = {
   'policy.list': z.object({}).strict(),
   'policy.start': z.object({ policy: name, task: z.string().max(500).optional() }).strict(),
   'policy.stop': z.object({}).strict(),
+  'policy.cancelLoad': z.object({}).strict(),
   'policy.settings': z
     .object({
       speculative: z.boolean().optional(),
@@ -96,6 +97,8 @@ export interface PolicyInfo {
 export interface PolicyStatus {
   running: boolean;
   id?: string;
+  /** A policy start in progress (loading its bundle, starting the inference process). */
+  loading?: { id: string; sinceMs: number };
   task?: string;
   settings?: PolicySettings;
 }
@@ -111,6 +114,8 @@ export interface PolicySettings {
 }
 
 export interface SessionSnapshot {
+  /** Differs after the host restarted (the renderer says so and reloads what the host has). */
+  instance: string;
   robot: { type: string; id: string; connected: boolean; joints: JointInfo[] };
   cameras: CameraInfo[];
   sim?: { seed: number; family: string; instruction: string };
@@ -252,6 +257,8 @@ export interface InvokeResults {
   'policy.list': PolicyInfo[];
   'policy.start': PolicyStatus;
   'policy.stop': PolicyStatus;
+  /** Cancels a policy start that is still loading its bundle; `cancelled` false when nothing was loading. */
+  'policy.cancelLoad': { cancelled: boolean };
   'policy.settings': PolicySettings;
   'hardware.listPorts': { ports: { path: string; description?: string }[]; method: string; warning?: string };
   'hardware.connect': SessionSnapshot;

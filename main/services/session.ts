@@ -29,6 +29,7 @@ import { FfmpegCamera } from '../../drivers/cameras/ffmpeg';
 import { FileCamera } from '../../drivers/cameras/file/FileCamera';
 import type { InvokeArgs } from '../common/contract';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 
 export interface SessionOptions {
   rateHz?: number;
@@ -101,6 +102,9 @@ export class ConsoleSession {
   private lastRecordingEmitMs = -Infinity;
   private vla: VlaRunner | undefined;
   private tap: TappedRunner | undefined;
+  private readonly instance = randomUUID();
+  /** A policy start still loading, with its cancel switch. */
+  private loading: { id: string; sinceMs: number; cancelled: boolean } | undefined;
   private vlaGrid: BoxGrid | undefined;
 
   constructor(opts: SessionOptions = {}) {
@@ -270,7 +274,9 @@ export class ConsoleSession {
   snapshot(): SessionSnapshot {
     const p = this.loop.currentPolicy;
     const policy: PolicyStatus = p ? { running: true, id: this.policyId, task: this.loop.task, settings: this.settings } : { running: false };
+    if (this.loading !== undefined) policy.loading = { id: this.loading.id, sinceMs: this.loading.sinceMs };
     return {
+      instance: this.instance,
       robot: { type: this.robot.type, id: this.robot.id, connected: this.robot.isConnected, joints: this.robot.joints.map((j) => ({ ...j })) },
       cameras: this.cameraInfo(),
       sim: { seed: this.seed, family: this.world.task.family, instruction: this.world.task.instruction },
@@ -308,18 +314,33 @@ export class ConsoleSession {
       if (task && task !== this.world.task.instruction) throw new ReinsError('bad_request', `The scripted expert solves the scene's own task ("${this.world.task.instruction}"); reset the scene to change it.`);
       runner = new ExpertRunner(() => new ScriptedExpert(this.world, { imageWidth: EXPERT_BOX_GRID.width, imageHeight: EXPERT_BOX_GRID.height }));
     } else {
-      const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name))).find((b) => b.id === id);
-      if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
-      if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
+      if (this.loading !== undefined) throw new ReinsError('busy', `Policy "${this.loading.id}" is still loading. Wait for it or cancel it.`);
+      const loading = { id, sinceMs: this.clock.nowMs(), cancelled: false };
+      this.loading = loading;
+      this.api.emit('session', this.snapshot());
       try {
-        vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
-          name: id,
-          settings: this.settings,
-          ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
-        });
-      } catch (err) {
-        const problems = (err as { problems?: { path: string; message: string }[] }).problems;
-        throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+        const bundle = (await listBundles(this.bundlesDir, this.robot.joints.map((j) => j.name))).find((b) => b.id === id);
+        if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
+        if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
+        if (loading.cancelled) throw new ReinsError('cancelled', `Loading "${id}" was cancelled; the arm was not handed to it.`);
+        try {
+          vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
+            name: id,
+            settings: this.settings,
+            ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
+          });
+        } catch (err) {
+          const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+          throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+        }
+      } finally {
+        this.loading = undefined;
+      }
+      if (loading.cancelled) {
+        // the inference process finished starting after the cancel: stop it, change nothing
+        await vla.stop();
+        this.api.emit('session', this.snapshot());
+        throw new ReinsError('cancelled', `Loading "${id}" was cancelled; the arm was not handed to it.`);
       }
       this.attachVla(vla);
       runner = vla;
@@ -414,6 +435,11 @@ export class ConsoleSession {
       'policy.list': () => this.listPolicies(),
       'policy.start': (a) => this.startPolicy(a.policy, a.task),
       'policy.stop': () => this.stopPolicy(),
+      'policy.cancelLoad': () => {
+        if (this.loading === undefined || this.loading.cancelled) return { cancelled: false };
+        this.loading.cancelled = true;
+        return { cancelled: true };
+      },
       'policy.settings': (a) => this.setPolicySettings(a),
       ...this.hardwareHandlers(),
       ...this.datasetHandlers(),

@@ -20,7 +20,7 @@ import { DEFAULT_POLICY_SETTINGS } from '../../../main/common/settings';
 import type { ApiErrorData } from '../../../main/common/errors';
 import type { ControlSource, JointInfo, Problem } from '../../../main/common/types';
 import { type ConnectionState, type ConsoleApi, getApi } from './api';
-import { errorMessage } from './errors';
+import { errorData, errorMessage } from './errors';
 import { FramePacer } from './framePacer';
 import { type Axis, cartesianDelta, jogDelta } from './keymap';
 import { TimeSeriesRing } from './ring';
@@ -267,6 +267,7 @@ export class ConsoleStore {
   applySession(s: SessionSnapshot): void {
     const prev = this.session;
     this.session = s;
+    if (prev !== null && prev.instance !== s.instance) this.onHostRestart(s);
     this.problems = s.problems;
     if (s.policy.settings !== undefined) this.settings = s.policy.settings;
     if (s.dataset !== undefined) this.recording = s.dataset;
@@ -280,6 +281,24 @@ export class ConsoleStore {
       this.ringVersion++;
     }
     if (this.selectedJoint >= s.robot.joints.length) this.selectedJoint = 0;
+  }
+
+  /** The host restarted under us: nothing it had survives; say so, and show what it has now. */
+  private onHostRestart(s: SessionSnapshot): void {
+    this.reasoning = null;
+    this.boxes = null;
+    this.lastTiming = undefined;
+    this.ring.clear();
+    this.notify(
+      'warning',
+      `The host restarted: the arm, policy and recorder restarted with it. Policy now: ${s.policy.running ? (s.policy.id ?? 'running') : 'none'}; dataset: ${s.dataset !== undefined ? s.dataset.repoId : 'none open'}.`,
+    );
+    // the reconnect that brought this snapshot reloads the policy list and the recorder's status
+  }
+
+  /** Cancels a policy start that is still loading. */
+  async cancelPolicyLoad(): Promise<void> {
+    await this.act('cancel-load', () => this.api.invoke('policy.cancelLoad', {}));
   }
 
   private onTelemetry(t: Telemetry): void {
@@ -348,7 +367,8 @@ export class ConsoleStore {
     try {
       return await fn();
     } catch (e) {
-      this.notify('error', errorMessage(e));
+      const d = errorData(e);
+      this.notify(d.code === 'cancelled' ? 'info' : 'error', d.message);
       return undefined;
     } finally {
       const { [label]: _, ...rest } = this.busy;

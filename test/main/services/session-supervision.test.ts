@@ -52,28 +52,40 @@ test('the demo VLA: POLICY or POLICY · waiting while its queue refills (never H
   const { s, conn, tick, telemetry, reasoning } = await rig();
   const r = await conn.invoke('policy.start', { policy: 'demo' });
   assert.ok(r.ok, JSON.stringify(r));
-  // tick in (nearly) real time, as the loop does, so inference lands between ticks
-  await tick(150, 25);
+  // tick in (nearly) real time, as the loop does, so inference lands between ticks, until three
+  // chunks have landed (a loaded machine takes longer; the count, not the time, is what matters)
+  for (let i = 0; i < 2000 && reasoning.filter((e) => e.timing !== undefined).length < 3; i++) await tick(1, 25);
+  await tick(3, 25);
   const modes = new Set(telemetry.map((t) => t.control!.mode));
   const holds = telemetry.filter((t) => t.control!.mode === 'hold').map((t) => t.control!.reason);
   assert.deepEqual(holds, [], `held while the policy ran: ${holds.join(' | ')}`);
   assert.ok(modes.has('waiting') && modes.has('policy'), [...modes].join(','));
-  const withPlan = telemetry.filter((t) => t.plan !== undefined && t.plan.queued.length > 0);
-  assert.ok(withPlan.length > 10, `only ${withPlan.length} ticks with a queued chunk`);
-  const p = withPlan.at(-1)!.plan!;
-  assert.equal(p.queued[0]!.length, 6);
-  assert.equal(p.role, 'acting');
-  assert.equal(p.tipPath!.points.length, p.queued.length);
-  assert.ok(p.chunk !== undefined && p.chunk.goals.length === 8);
+  // The newest chunk is published once it lands, with its overtaken steps (negative offsets) and
+  // what is still queued. (How many ticks find actions queued depends on how late chunks land: on a
+  // loaded machine most of a chunk is overtaken.)
+  const withChunk = telemetry.filter((t) => t.plan?.chunk !== undefined);
+  assert.ok(withChunk.length >= 1, 'no chunk published');
+  for (const t of withChunk) {
+    const p = t.plan!;
+    assert.equal(p.chunk!.goals.length, 8);
+    assert.equal(p.chunk!.goals[0]!.length, 6);
+    assert.equal(p.role, 'acting');
+    assert.equal(p.tipPath!.points.length, p.queued.length);
+    assert.equal(p.tipPath!.chunk!.length, 8);
+    // what is queued never reaches past the newest chunk's end
+    assert.ok(p.queued.length <= Math.max(0, p.chunk!.offset + 8), `${p.queued.length} queued, chunk offset ${p.chunk!.offset}`);
+    assert.equal(p.merged.length, p.queued.length);
+  }
   const timed = reasoning.find((e) => e.timing !== undefined)!;
   assert.deepEqual(timed.grid, { camera: 'front', width: 32, height: 32, resize: 'center_crop' });
   assert.ok(timed.timing!.tokens! > 0 && timed.timing!.settings !== undefined);
   // shadow: the operator drives, the policy keeps planning and its disagreement is published
   conn.command('jog', { joint: 'elbow_flex', delta: 5 });
   const n0 = telemetry.length;
-  await tick(60, 25);
+  for (let i = 0; i < 2000 && !telemetry.slice(n0).some((t) => t.plan?.disagreement !== undefined); i++) await tick(1, 25);
+  await tick(10, 25);
   const shadow = telemetry.slice(n0).filter((t) => t.plan?.role === 'shadow');
-  assert.ok(shadow.length > 20, `shadow ticks: ${shadow.length}`);
+  assert.ok(shadow.length > 5, `shadow ticks: ${shadow.length}`);
   assert.ok(shadow.some((t) => t.plan!.disagreement !== undefined && t.plan!.disagreement.length === 6));
   assert.ok(shadow.every((t) => t.control!.mode === 'operator'));
   await s.stop();
@@ -90,4 +102,27 @@ test('Reset with the start-up seed and the family shown gives the start-up scene
   assert.ok((await conn.invoke('sim.reset', { seed: 4, family: family as 'pick_place' | 'push' | 'stack' })).ok);
   assert.equal(blocks(), start);
   await s.stop();
+});
+
+test('a policy start can be cancelled while it loads: the arm is not handed to it', { timeout: 60_000 }, async () => {
+  const { s, conn } = await rig();
+  const start = conn.invoke('policy.start', { policy: 'demo' });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s.snapshot().policy.loading?.id, 'demo');
+  assert.deepEqual(await conn.invoke('policy.cancelLoad', {}), { ok: true, value: { cancelled: true } });
+  const r = await start;
+  assert.ok(!r.ok && r.error.code === 'cancelled', JSON.stringify(r));
+  assert.equal(s.snapshot().policy.running, false);
+  assert.equal(s.snapshot().policy.loading, undefined);
+  assert.deepEqual(await conn.invoke('policy.cancelLoad', {}), { ok: true, value: { cancelled: false } });
+  await s.stop();
+});
+
+test('the session names its instance: a restarted host has another', async () => {
+  const a = (await rig()).s;
+  const b = (await rig()).s;
+  assert.notEqual(a.snapshot().instance, b.snapshot().instance);
+  assert.equal(a.snapshot().instance, a.snapshot().instance);
+  await a.stop();
+  await b.stop();
 });
