@@ -3,7 +3,7 @@
  * POLICY or POLICY · waiting (never HOLD) while its queue is refilled in a healthy run, the queued
  * chunk (ghost) and its tip path are published, and the boxes' grid is the policy's input grid.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsoleSession, EXPERT_BOX_GRID } from '../../../main/services/session';
 import { ManualClock } from '../../helpers/fakes';
@@ -12,6 +12,8 @@ import type { ReasoningEvent, Telemetry } from '../../../main/common/contract';
 async function rig() {
   const clock = new ManualClock(0);
   const s = new ConsoleSession({ clock, seed: 4, cameraWidth: 320, cameraHeight: 240 });
+  // a failed assertion must not leave the inference process (and the test run) alive
+  after(() => s.stop());
   await s.robot.connect();
   for (const c of s.cameras) await c.connect();
   const telemetry: Telemetry[] = [];
@@ -60,7 +62,6 @@ test('idle: the indicator says HOLD with the reason; the expert: POLICY with box
   await tick(2);
   assert.deepEqual(telemetry.at(-1)!.control, { mode: 'estop', reason: 'e-stop engaged' });
   conn.command('estop', { engaged: false });
-  await s.stop();
 });
 
 test('the demo VLA: POLICY or POLICY · waiting while its queue refills (never HOLD), with its ghost and tip path', { timeout: 120_000 }, async () => {
@@ -103,7 +104,6 @@ test('the demo VLA: POLICY or POLICY · waiting while its queue refills (never H
   assert.ok(shadow.length > 5, `shadow ticks: ${shadow.length}`);
   assert.ok(shadow.some((t) => t.plan!.disagreement !== undefined && t.plan!.disagreement.length === 6));
   assert.ok(shadow.every((t) => t.control!.mode === 'operator'));
-  await s.stop();
 });
 
 test('Reset with the start-up seed and the family shown gives the start-up scene again', async () => {
@@ -116,7 +116,6 @@ test('Reset with the start-up seed and the family shown gives the start-up scene
   // as the renderer sends it: the seed typed and the family in the menu
   assert.ok((await conn.invoke('sim.reset', { seed: 4, family: family as 'pick_place' | 'push' | 'stack' })).ok);
   assert.equal(blocks(), start);
-  await s.stop();
 });
 
 test('a policy start can be cancelled while it loads: the arm is not handed to it', { timeout: 60_000 }, async () => {
@@ -130,7 +129,6 @@ test('a policy start can be cancelled while it loads: the arm is not handed to i
   assert.equal(s.snapshot().policy.running, false);
   assert.equal(s.snapshot().policy.loading, undefined);
   assert.deepEqual(await conn.invoke('policy.cancelLoad', {}), { ok: true, value: { cancelled: false } });
-  await s.stop();
 });
 
 test('the session names its instance: a restarted host has another', async () => {
@@ -138,6 +136,4 @@ test('the session names its instance: a restarted host has another', async () =>
   const b = (await rig()).s;
   assert.notEqual(a.snapshot().instance, b.snapshot().instance);
   assert.equal(a.snapshot().instance, a.snapshot().instance);
-  await a.stop();
-  await b.stop();
 });
