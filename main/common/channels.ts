@@ -8,6 +8,7 @@ export const INVOKE_CHANNELS = [
   'policy.list',
   'policy.start',
   'policy.stop',
+  'policy.cancelLoad',
   'policy.settings',
   'hardware.listPorts',
   'hardware.connect',

@@ -22,6 +22,7 @@ export const invokeSchemas = {
   'policy.list': z.object({}).strict(),
   'policy.start': z.object({ policy: name, task: z.string().max(500).optional() }).strict(),
   'policy.stop': z.object({}).strict(),
+  'policy.cancelLoad': z.object({}).strict(),
   'policy.settings': z
     .object({
       speculative: z.boolean().optional(),
@@ -90,7 +91,10 @@ export type CommandArgs<K extends CommandName> = z.input<(typeof commandSchemas)
 
 export interface PolicyInfo {
   id: string; // 'expert' or a bundle folder name
+  /** Short, for the menu. */
   name: string;
+  /** What it is (the bundle manifest's description), for a detail line. */
+  description?: string;
   kind: 'scripted' | 'autoregressive' | 'chunk_regression' | 'remote';
   valid: boolean;
   problems: string[];
@@ -99,6 +103,8 @@ export interface PolicyInfo {
 export interface PolicyStatus {
   running: boolean;
   id?: string;
+  /** A policy start in progress (loading its bundle, starting the inference process). */
+  loading?: { id: string; sinceMs: number };
   task?: string;
   settings?: PolicySettings;
 }
@@ -114,6 +120,8 @@ export interface PolicySettings {
 }
 
 export interface SessionSnapshot {
+  /** Differs after the host restarted (the renderer says so and reloads what the host has). */
+  instance: string;
   robot: { type: string; id: string; connected: boolean; joints: JointInfo[] };
   cameras: CameraInfo[];
   sim?: { seed: number; family: string; instruction: string };
@@ -143,6 +151,61 @@ export interface Telemetry {
   stats: LoopStats;
   cameras: CameraInfo[];
   success?: boolean;
+  /** Who commands the arm and why, as the top bar shows it (finer than `source`). */
+  control?: ControlState;
+  /** The policy's queued actions (the ghost), while a policy runs — also while the operator drives (shadow). */
+  plan?: ActionPlan;
+}
+
+/**
+ * The control indicator. `waiting`: a policy is in control but its next chunk is still being
+ * inferred (the arm keeps its last goal; not a hold). `hold`: the loop really holds, `reason` says why.
+ * `replay`: a recorded episode drives the arm (`approach` while it first moves slowly to the start pose).
+ */
+export interface ControlState {
+  mode: 'policy' | 'waiting' | 'operator' | 'hold' | 'estop' | 'replay' | 'approach';
+  reason?: string;
+  /** A latched HOLD (e-stop released, or its operator lost): only ▶ Start, Hand back or a jog moves the arm. */
+  latched?: boolean;
+}
+
+/**
+ * A policy's queued action chunk, as a ghost of what it is about to do. Goals are absolute, in the
+ * robot's joint order; `queued[0]` is the goal for the next tick, one row per tick.
+ */
+export interface ActionPlan {
+  queued: number[][];
+  /** Predictions merged into each queued goal (1: one chunk; more: ensembled or blended). */
+  merged: number[];
+  /** The newest chunk as predicted: row i is for `offset + i` ticks from now (negative offsets: overtaken by time before it landed). */
+  chunk?: { id: number; offset: number; goals: number[][] };
+  /** An inference is running. */
+  inflight: boolean;
+  /** 'shadow': the operator drives and the policy's plan is not executed. */
+  role: 'acting' | 'shadow';
+  /** The gripper tip along the queued goals, projected into a camera (forward kinematics + the camera model), 0..1 of the frame; null where behind the camera. */
+  tipPath?: {
+    camera: string;
+    /** Along `queued`. */
+    points: ([number, number] | null)[];
+    /** The tip now. */
+    current: [number, number] | null;
+    /** Along the newest chunk as predicted (`chunk.goals`), so its overtaken steps can be drawn. */
+    chunk?: ([number, number] | null)[];
+  };
+  /** While the operator drives: the policy's goal for this tick minus the operator's, per joint. */
+  disagreement?: number[];
+}
+
+/**
+ * Where the boxes of VISIBLE OBJECTS live: pixel coordinates of a `width`×`height` grid made from
+ * `camera`'s frame by `resize` (the policy's own input preprocessing, or the expert's render size).
+ */
+export interface BoxGrid {
+  camera: string;
+  width: number;
+  height: number;
+  resize: 'stretch' | 'center_crop';
 }
 
 export interface ReasoningEvent {
@@ -150,10 +213,26 @@ export interface ReasoningEvent {
   fields: ReasoningFields;
   partial: boolean; // true while decoding streams a field
   timing?: {
-    prefillMs: number; reasoningMs: number; actionsMs: number; totalMs: number; acceptedTokens?: number; acceptanceLength?: number; cacheHit?: boolean;
+    prefillMs: number;
+    reasoningMs: number;
+    actionsMs: number;
+    totalMs: number;
+    acceptedTokens?: number;
+    acceptanceLength?: number;
+    cacheHit?: boolean;
     /** Remote policies: request to reply, the server's own inference time, and the rest (network, encoding). */
-    roundTripMs?: number; serverMs?: number; networkMs?: number;
+    roundTripMs?: number;
+    serverMs?: number;
+    networkMs?: number;
+    /** Inside the inference process, encoder to last token (`totalMs` is the loop's round trip). */
+    stepMs?: number;
+    /** Tokens decoded this step. */
+    tokens?: number;
+    /** The decoding settings the step ran with (the timing view marks where they changed). */
+    settings?: PolicySettings;
   };
+  /** The grid the boxes of `fields.visibleObjects` are given in. */
+  grid?: BoxGrid;
 }
 
 export interface DatasetStatus {
@@ -218,6 +297,8 @@ export interface InvokeResults {
   'policy.list': PolicyInfo[];
   'policy.start': PolicyStatus;
   'policy.stop': PolicyStatus;
+  /** Cancels a policy start that is still loading its bundle; `cancelled` false when nothing was loading. */
+  'policy.cancelLoad': { cancelled: boolean };
   'policy.settings': PolicySettings;
   'hardware.listPorts': { ports: { path: string; description?: string }[]; method: string; warning?: string };
   'hardware.connect': SessionSnapshot;

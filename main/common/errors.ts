@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'policy_error',
   'recording_error',
   'disk_full',
+  'cancelled', // the operator cancelled the operation
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -171,7 +171,9 @@ export class BundleCatalog {
         const r = validateRemoteBundle(dir, { robotJoints, cameras });
         const info: BundleInfo = {
           id: name,
-          name: `${name} — ${r.manifest?.description ?? `remote policy at ${r.manifest?.server.url ?? '?'}`}`,
+          // the menu shows the short name; the description goes in the detail line under it
+          name,
+          description: r.manifest?.description ?? `remote policy at ${r.manifest?.server.url ?? '?'}`,
           kind: 'remote',
           valid: r.ok,
           problems: r.problems.map((p) => `${p.path}: ${p.message}`),
@@ -189,7 +191,8 @@ export class BundleCatalog {
       }
       const info: BundleInfo = {
         id: name,
-        name: r.description ? `${name} — ${r.description}` : name,
+        name,
+        ...(r.description ? { description: r.description } : {}),
         kind: r.kind === 'chunk_regression' ? 'chunk_regression' : 'autoregressive',
         valid: r.problems.length === 0,
         problems: r.problems.map((p) => `${p.path}: ${p.message}`),

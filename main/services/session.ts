@@ -6,7 +6,7 @@
 import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
 import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
-import type { CommandArgs, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
+import type { ActionPlan, BoxGrid, CommandArgs, ControlState, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
 import { ReinsError } from '../common/errors';
 import { DEFAULT_POLICY_SETTINGS } from '../common/settings';
 import type { CameraInfo, Problem } from '../common/types';
@@ -18,6 +18,7 @@ import { BundleCatalog } from './policies';
 import { mapActions, ReplayRunner } from './replay';
 import { createVlaRunner, type VlaRunner } from './vla';
 import { createRemoteRunner, REMOTE_PROBLEM_ID, type RemoteRunner } from './remote';
+import { projectTipPath, TappedRunner } from './ghost';
 import { RecordingService, type DatasetSummary } from '../recording/service';
 import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
@@ -31,6 +32,7 @@ import { FfmpegCamera } from '../../drivers/cameras/ffmpeg';
 import { FileCamera } from '../../drivers/cameras/file/FileCamera';
 import type { InvokeArgs } from '../common/contract';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
 
 export interface SessionOptions {
   rateHz?: number;
@@ -60,6 +62,24 @@ export interface SessionOptions {
   serialLatencyMarginMs?: number;
 }
 
+/** The scripted expert writes its boxes in a 224×224 render of the front camera; at the camera's fov that is the frame's centre square. */
+export const EXPERT_BOX_GRID: BoxGrid = { camera: 'front', width: 224, height: 224, resize: 'center_crop' };
+
+/**
+ * How long a running policy may go without an action before the indicator says HOLD instead of
+ * "POLICY · waiting": far beyond a healthy step (the demo VLA takes 106-420 ms a step beside Chromium
+ * on 2 cores, README), so a hung inference reads as a hold while a slow first step does not.
+ */
+const STALL_HOLD_MS = 5000;
+
+/** Why the loop holds, in the operator's words, by watchdog reason. */
+const HOLD_REASONS: Record<string, string> = {
+  tick: 'the control loop stalled',
+  state: 'the robot state is stale',
+  input: 'the leader arm stream is stale',
+  policy: 'the policy produced no action for over a second',
+};
+
 const DEFAULT_BUNDLES = resolve(fileURLToPath(new URL('../../models/bundles', import.meta.url)));
 
 const realClock: Clock = { nowMs: () => performance.now() };
@@ -88,13 +108,18 @@ export class ConsoleSession {
   private vla: VlaRunner | undefined;
   private remote: RemoteRunner | undefined;
   private catalogCache: BundleCatalog | undefined;
+  private tap: TappedRunner | undefined;
+  private readonly instance = randomUUID();
+  /** A policy start still loading, with its cancel switch. */
+  private loading: { id: string; sinceMs: number; cancelled: boolean } | undefined;
+  private vlaGrid: BoxGrid | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.opts = opts;
     this.clock = opts.clock ?? realClock;
     this.seed = opts.seed ?? 1;
     this.telemetryPeriodMs = 1000 / (opts.telemetryHz ?? 30);
-    this.world = new SimWorld({ seed: this.seed, family: opts.family });
+    this.world = new SimWorld(sceneOptions(this.seed, opts.family));
     const now = () => this.clock.nowMs();
     this.robot = new SimRobot(this.world, now);
     const w = opts.cameraWidth ?? 320;
@@ -194,19 +219,66 @@ export class ConsoleSession {
       stats: this.loop.stats(),
       cameras: this.cameraInfo(),
       success: this.world.isSuccess(),
+      control: this.controlState(s),
     };
+    const plan = this.actionPlan(s);
+    if (plan !== undefined) t.plan = plan;
     this.api.emit('telemetry', t);
     if (now - this.lastRecordingEmitMs > 250 && this.recording.status().dataset) {
       this.lastRecordingEmitMs = now;
       this.api.emit('recording', this.datasetStatus());
     }
     // A VLA streams its reasoning through its own events (as it decodes); the expert's annotations ride on the step.
-    if (s.reasoning && !this.vla) this.api.emit('reasoning', { timeMs: now, fields: s.reasoning, partial: false });
+    if (s.reasoning && !this.vla) this.api.emit('reasoning', { timeMs: now, fields: s.reasoning, partial: false, ...(this.policyId === 'expert' ? { grid: EXPERT_BOX_GRID } : {}) });
     for (const [key, f] of Object.entries(s.observation.images)) {
       if (!f || this.lastFrameSeq.get(key) === f.seq) continue;
       this.lastFrameSeq.set(key, f.seq);
       this.api.offerFrame({ camera: key, width: f.width, height: f.height, seq: f.seq, timeMs: f.captureTimeMs, data: f.data });
     }
+  }
+
+  /** The indicator: who commands the arm and, when it holds, why. */
+  private controlState(s: StepRecord): ControlState {
+    const inner = this.tap?.inner;
+    if (s.source === 'estop') return { mode: 'estop', reason: 'e-stop engaged' };
+    if (s.source === 'hold' && this.loop.latched) return { mode: 'hold', latched: true, reason: 'e-stop released or operator lost: ▶ Start, H or a jog resumes' };
+    if (s.source === 'operator') return { mode: 'operator' };
+    if (s.source === 'policy') {
+      if (inner instanceof ReplayRunner) return inner.phase === 'approach' ? { mode: 'approach', reason: `moving slowly to episode ${inner.episodeIndex}'s start pose` } : { mode: 'replay', reason: inner.phase === 'done' ? `episode ${inner.episodeIndex} finished: holding its last pose` : `episode ${inner.episodeIndex}, frame ${inner.played} of ${inner.frames}` };
+      return { mode: 'policy' };
+    }
+    const forced = s.watchdog.filter((r) => r !== 'policy');
+    if (forced.length > 0) return { mode: 'hold', reason: forced.map((r) => HOLD_REASONS[r]).join('; ') };
+    if (inner === undefined) return { mode: 'hold', reason: this.loop.operatorInControl ? 'operator in control, no input yet' : 'no policy running' };
+    if (this.loop.operatorInControl) return { mode: 'hold', reason: 'operator in control, no input yet' };
+    if (this.vla?.crashed === true) return { mode: 'hold', reason: 'the policy crashed' };
+    // The policy is in control and its next chunk is being inferred: the arm keeps its last goal
+    // (the watchdog's policy-stall warning is a report, not a forced hold). Only when nothing is
+    // coming (no inference running) or the wait is far beyond any healthy step does it become HOLD.
+    const since = this.tap?.lastActionMs ?? this.tap?.firstAskedMs ?? s.timeMs;
+    const waitedMs = s.timeMs - since;
+    const inflight = this.vla?.plan().inflight ?? false;
+    if (this.vla !== undefined && !inflight) return { mode: 'hold', reason: 'the policy returned no action and is not inferring' };
+    if (waitedMs > STALL_HOLD_MS) return { mode: 'hold', reason: `no action from the policy for ${(waitedMs / 1000).toFixed(1)} s` };
+    const first = this.tap?.lastActionMs === undefined;
+    return { mode: 'waiting', reason: `${first ? 'first inference' : 'inference'} in flight (${(waitedMs / 1000).toFixed(1)} s)` };
+  }
+
+  /** The running VLA's queued chunk (the ghost), its tip path on the front camera, and its disagreement with the operator. */
+  private actionPlan(s: StepRecord): ActionPlan | undefined {
+    const v = this.vla;
+    if (v === undefined) return undefined;
+    const p = v.plan();
+    const plan: ActionPlan = { ...p, role: s.source === 'operator' ? 'shadow' : 'acting' };
+    const front = this.cameras.find((c) => c.key === 'front');
+    if (this.robot.type === 'sim_so101' && front !== undefined) {
+      const [current = null, ...points] = projectTipPath([s.observation.state, ...p.queued], front.width, front.height);
+      plan.tipPath = { camera: 'front', points, current };
+      if (p.chunk !== undefined) plan.tipPath.chunk = projectTipPath(p.chunk.goals, front.width, front.height);
+    }
+    const last = this.tap?.last;
+    if (s.source === 'operator' && last !== undefined && last.tick === this.tap!.ticks - 1) plan.disagreement = last.goal.map((g, i) => g - (s.action[i] ?? g));
+    return plan;
   }
 
   private cameraInfo(): CameraInfo[] {
@@ -216,7 +288,9 @@ export class ConsoleSession {
   snapshot(): SessionSnapshot {
     const p = this.loop.currentPolicy;
     const policy: PolicyStatus = p ? { running: true, id: this.policyId, task: this.loop.task, settings: this.settings } : { running: false };
+    if (this.loading !== undefined) policy.loading = { id: this.loading.id, sinceMs: this.loading.sinceMs };
     return {
+      instance: this.instance,
       robot: { type: this.robot.type, id: this.robot.id, connected: this.robot.isConnected, joints: this.robot.joints.map((j) => ({ ...j })) },
       cameras: this.cameraInfo(),
       sim: { seed: this.seed, family: this.world.task.family, instruction: this.world.task.instruction },
@@ -245,7 +319,7 @@ export class ConsoleSession {
 
   async listPolicies(): Promise<PolicyInfo[]> {
     const bundles = await this.catalog.list(this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key));
-    const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'Scripted expert (simulator)', kind: 'scripted', valid: true, problems: [] }] : [];
+    const expert: PolicyInfo[] = this.robot.type === 'sim_so101' ? [{ id: 'expert', name: 'expert', description: 'Scripted expert (simulator): solves the scene from ground truth; its boxes are the true ones.', kind: 'scripted', valid: true, problems: [] }] : [];
     // The shipped demo VLA (models/bundles/demo) comes first, so it is what "start policy" runs on a
     // first start; in the simulator the scripted expert follows (it always solves the scene's task).
     const listed = bundles.map(({ dir: _dir, ...info }) => info);
@@ -261,28 +335,46 @@ export class ConsoleSession {
     if (id === 'expert') {
       if (this.robot.type !== 'sim_so101') throw new ReinsError('bad_request', 'The scripted expert only drives the simulator.');
       if (task && task !== this.world.task.instruction) throw new ReinsError('bad_request', `The scripted expert solves the scene's own task ("${this.world.task.instruction}"); reset the scene to change it.`);
-      runner = new ExpertRunner(() => new ScriptedExpert(this.world));
+      runner = new ExpertRunner(() => new ScriptedExpert(this.world, { imageWidth: EXPERT_BOX_GRID.width, imageHeight: EXPERT_BOX_GRID.height }));
     } else {
-      const bundle = (await this.catalog.list(this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key))).find((b) => b.id === id);
-      if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
-      if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
-      if (bundle.kind === 'remote') {
-        remote = await this.startRemote(id, bundle.dir);
-        runner = remote;
-      } else {
-        try {
-          vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
-            name: id,
-            settings: this.settings,
-            ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
-          });
-        } catch (err) {
-          const problems = (err as { problems?: { path: string; message: string }[] }).problems;
-          throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+      if (this.loading !== undefined) throw new ReinsError('busy', `Policy "${this.loading.id}" is still loading. Wait for it or cancel it.`);
+      const loading = { id, sinceMs: this.clock.nowMs(), cancelled: false };
+      this.loading = loading;
+      this.api.emit('session', this.snapshot());
+      try {
+        const bundle = (await this.catalog.list(this.robot.joints.map((j) => j.name), this.cameras.map((c) => c.key))).find((b) => b.id === id);
+        if (!bundle) throw new ReinsError('not_found', `No policy "${id}". Choose one from the list; bundles live in ${this.bundlesDir}.`);
+        if (!bundle.valid) throw new ReinsError('bundle_invalid', `Bundle "${id}" cannot run on ${this.robot.type}:\n${bundle.problems.join('\n')}`, bundle.problems);
+        if (loading.cancelled) throw new ReinsError('cancelled', `Loading "${id}" was cancelled; the arm was not handed to it.`);
+        if (bundle.kind === 'remote') {
+          remote = await this.startRemote(id, bundle.dir);
+        } else {
+          try {
+            vla = await createVlaRunner(bundle.dir, this.robot.joints.map((j) => j.name), {
+              name: id,
+              settings: this.settings,
+              ...(this.opts.policyChildEntry ? { childEntry: this.opts.policyChildEntry } : {}),
+            });
+          } catch (err) {
+            const problems = (err as { problems?: { path: string; message: string }[] }).problems;
+            throw new ReinsError('bundle_invalid', `Bundle "${id}" failed to load: ${(err as Error).message}`, problems);
+          }
         }
+      } finally {
+        this.loading = undefined;
+      }
+      if (loading.cancelled) {
+        // the inference process (or the server connection) finished starting after the cancel: stop it, change nothing
+        await vla?.stop();
+        await remote?.stop();
+        if (remote !== undefined && this.remote === remote) this.remote = undefined;
+        this.api.emit('session', this.snapshot());
+        throw new ReinsError('cancelled', `Loading "${id}" was cancelled; the arm was not handed to it.`);
+      }
+      if (vla) {
         this.attachVla(vla);
         runner = vla;
-      }
+      } else runner = remote as RemoteRunner;
     }
     await this.stopCurrentPolicy();
     if (remote === undefined) this.clearRemoteProblems();
@@ -294,8 +386,9 @@ export class ConsoleSession {
       throw err;
     }
     if (task) this.loop.task = task;
-    this.loop.setPolicy(runner);
+    this.setRunner(runner);
     this.vla = vla;
+    this.vlaGrid = vla ? boxGridOf(vla) : undefined;
     this.remote = remote;
     this.policyId = id;
     this.onProblem({ id: 'policy-error', cleared: true });
@@ -305,7 +398,7 @@ export class ConsoleSession {
 
   private attachVla(v: VlaRunner): void {
     v.on('reasoning', (e) => {
-      if (this.vla === v) this.api.emit('reasoning', { timeMs: this.clock.nowMs(), fields: e.fields, partial: !e.final });
+      if (this.vla === v) this.api.emit('reasoning', { timeMs: this.clock.nowMs(), fields: e.fields, partial: !e.final, ...(this.vlaGrid ? { grid: this.vlaGrid } : {}) });
     });
     v.on('timing', (t) => {
       if (this.vla !== v) return;
@@ -313,7 +406,19 @@ export class ConsoleSession {
         timeMs: this.clock.nowMs(),
         fields: this.loop.lastReasoningFields ?? {},
         partial: false,
-        timing: { prefillMs: t.prefillMs + t.encoderMs, reasoningMs: t.reasoningMs, actionsMs: t.actionsMs, totalMs: t.roundTripMs, acceptedTokens: t.acceptedTokens, acceptanceLength: t.acceptLength, cacheHit: t.cacheHit },
+        timing: {
+          prefillMs: t.prefillMs + t.encoderMs,
+          reasoningMs: t.reasoningMs,
+          actionsMs: t.actionsMs,
+          totalMs: t.roundTripMs,
+          acceptedTokens: t.acceptedTokens,
+          acceptanceLength: t.acceptLength,
+          cacheHit: t.cacheHit,
+          stepMs: t.totalMs,
+          tokens: t.tokens,
+          settings: { ...t.settings },
+        },
+        ...(this.vlaGrid ? { grid: this.vlaGrid } : {}),
       });
     });
     v.on('problem', (err) => {
@@ -367,9 +472,16 @@ export class ConsoleSession {
     this.onProblem({ id: `${REMOTE_PROBLEM_ID}-input`, cleared: true });
   }
 
+  /** Every runner goes through a tap, so the session sees the policy's own goal even on ticks the operator commands. */
+  private setRunner(runner: PolicyRunner): void {
+    this.tap = new TappedRunner(runner);
+    this.loop.setPolicy(this.tap);
+  }
+
   private async stopCurrentPolicy(): Promise<void> {
     const p = this.loop.currentPolicy;
     this.loop.setPolicy(undefined);
+    this.tap = undefined;
     this.vla = undefined;
     this.remote = undefined;
     this.policyId = undefined;
@@ -392,7 +504,7 @@ export class ConsoleSession {
 
   resetScene(seed?: number, family?: TaskFamily): SessionSnapshot {
     this.seed = seed ?? this.seed + 1;
-    this.world.reset({ seed: this.seed, family });
+    this.world.reset(sceneOptions(this.seed, family));
     this.loop.task = this.world.task.instruction;
     this.loop.resync();
     if (this.loop.currentPolicy) this.loop.currentPolicy.reset();
@@ -410,6 +522,11 @@ export class ConsoleSession {
       'policy.list': () => this.listPolicies(),
       'policy.start': (a) => this.startPolicy(a.policy, a.task),
       'policy.stop': () => this.stopPolicy(),
+      'policy.cancelLoad': () => {
+        if (this.loading === undefined || this.loading.cancelled) return { cancelled: false };
+        this.loading.cancelled = true;
+        return { cancelled: true };
+      },
       'policy.settings': (a) => this.setPolicySettings(a),
       ...this.hardwareHandlers(),
       ...this.datasetHandlers(),
@@ -667,7 +784,8 @@ export class ConsoleSession {
     if (typeof actions === 'string') throw new ReinsError('bad_request', actions);
     await this.stopCurrentPolicy();
     this.loop.handback();
-    this.loop.setPolicy(new ReplayRunner(actions, index));
+    const gripperIndex = this.robot.joints.findIndex((j) => j.unit === 'percent');
+    this.setRunner(new ReplayRunner(actions, index, { rateHz: this.loop.rateHz, gripperIndex }));
     this.policyId = `replay:${index}`;
     this.api.emit('session', this.snapshot());
     return { frames: actions.length };
@@ -759,3 +877,22 @@ export class ConsoleSession {
   }
 }
 
+
+/** The grid a VLA's boxes are in: its 'front' camera input (else its first camera), with that input's resize. */
+function boxGridOf(v: VlaRunner): BoxGrid | undefined {
+  const cams = v.manifest.inputs.cameras;
+  const c = cams.find((k) => k.key === 'front') ?? cams[0];
+  return c === undefined ? undefined : { camera: c.key, width: c.width, height: c.height, resize: c.resize };
+}
+
+/**
+ * The scene a seed stands for, whatever way the family is given. SimWorld draws the family from
+ * the seed only when none is given, so naming the seed's own family yields another layout: the
+ * start-up scene (no family) would differ from Reset with the same seed (the renderer always names
+ * the family shown). Naming the seed's own family is therefore the same as naming none.
+ */
+export function sceneOptions(seed: number, family: TaskFamily | undefined): { seed: number; family?: TaskFamily } {
+  if (family === undefined) return { seed };
+  const own = new SimWorld({ seed }).task.family;
+  return own === family ? { seed } : { seed, family };
+}

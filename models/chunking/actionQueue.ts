@@ -84,6 +84,14 @@ export class ActionQueue {
     });
   }
 
+  /** The queued actions for steps ≥ `step`, in step order, with how many predictions each merges (read-only copies). */
+  peek(step: number): { step: number; action: number[]; count: number }[] {
+    return [...this.q.entries()]
+      .filter(([s]) => s >= step)
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, e]) => ({ step: s, action: [...e.action], count: e.count }));
+  }
+
   /** The action for `step` (removing it and everything older), or undefined when none is queued. */
   pop(step: number): number[] | undefined {
     const e = this.q.get(step);

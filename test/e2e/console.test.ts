@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { readRows } from '../main/recording/helpers';
 import { createHash } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { SimWorld, visibleObjects } from '../../drivers/sim';
+import { boxColour } from '../../main/common/boxes';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ART = 'test-artifacts/e2e';
@@ -100,6 +102,81 @@ test('the expert moves the arm and both camera views change over time', async ()
   await page.click('[data-testid="policy-stop"]');
 });
 
+test("the expert's boxes are drawn on the front camera where the true boxes are", async () => {
+  await page.selectOption('[data-testid="policy-select"]', 'expert');
+  await page.click('[data-testid="policy-start"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="overlay-front"]')?.getAttribute('data-boxes') ?? 0) >= 2, undefined, { timeout: 10_000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${ART}/02b-expert-boxes.png` });
+  // The bowl never moves: its true box in the 320×240 front frame, from the same seed's world.
+  const truth = visibleObjects(new SimWorld({ seed: 3 }), 320, 240).find((o) => o.name === 'bowl')!.box;
+  const hex = boxColour('bowl');
+  const rgb = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+  // (no named inner functions: the test is transpiled with keepNames, whose helper the page lacks)
+  const [x0, y0, x1, y1] = truth;
+  const probes = { left: [x0, (y0 + y1) / 2], right: [x1, (y0 + y1) / 2], bottom: [(x0 + x1) / 2, y1], centre: [(x0 + x1) / 2, (y0 + y1) / 2] };
+  const found = await page.evaluate(
+    ({ probes, rgb }) => {
+      const c = document.querySelector('[data-testid="overlay-front"]') as HTMLCanvasElement;
+      const s = c.width / 320;
+      const img = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+      const out: Record<string, boolean> = {};
+      for (const [k, [x, y]] of Object.entries(probes)) {
+        out[k] = false;
+        for (let dy = -6; dy <= 6; dy++)
+          for (let dx = -6; dx <= 6; dx++) {
+            const px = Math.round(x! * s + dx);
+            const py = Math.round(y! * s + dy);
+            if (px < 0 || py < 0 || px >= c.width || py >= c.height) continue;
+            const o = (py * c.width + px) * 4;
+            if (img.data[o + 3]! > 150 && Math.abs(img.data[o]! - rgb[0]!) < 40 && Math.abs(img.data[o + 1]! - rgb[1]!) < 40 && Math.abs(img.data[o + 2]! - rgb[2]!) < 40) out[k] = true;
+          }
+      }
+      return out;
+    },
+    { probes, rgb },
+  );
+  assert.deepEqual(found, { left: true, right: true, bottom: true, centre: false }, `bowl box edges at ${truth}`);
+  await page.click('[data-testid="policy-stop"]');
+});
+
+test('the demo VLA: POLICY (or POLICY · waiting) while its queue refills, never HOLD; its ghost and timing are drawn; shadow when the operator drives', async () => {
+  await page.selectOption('[data-testid="policy-select"]', 'demo');
+  await page.click('[data-testid="policy-start"]');
+  // sample the indicator every 50 ms for 6 s while the policy runs
+  const seen = await page.evaluate(async () => {
+    const out: string[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < 6000) {
+      out.push(`${document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''} (${document.querySelector('[data-testid="source-badge"]')?.getAttribute('title') ?? ''})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return out;
+  });
+  const policyFrom = seen.findIndex((t) => /^POLICY/.test(t));
+  assert.ok(policyFrom >= 0, `never showed POLICY: ${[...new Set(seen)].join(' | ')}`);
+  const after = seen.slice(policyFrom);
+  assert.ok(!after.some((t) => /^HOLD/.test(t)), `HOLD while the policy ran: ${[...new Set(after)].join(' | ')}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="overlay-front"]')?.getAttribute('data-ghost') ?? 0) > 0, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-series="step"]')?.getAttribute('data-n') ?? 0) > 2, undefined, { timeout: 10_000 });
+  // the policy's own boxes (its 32×32 input grid mapped back through its centre crop) are drawn too
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="overlay-front"]')?.getAttribute('data-boxes') ?? 0) > 0, undefined, { timeout: 10_000 });
+  await page.screenshot({ path: `${ART}/02c-vla-ghost.png` });
+  // the operator takes over: the policy keeps planning in shadow
+  await page.click('body');
+  await page.keyboard.press('3');
+  await page.keyboard.press('ArrowUp');
+  await page.waitForFunction(() => /operator/i.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 5000 });
+  await page.waitForSelector('[data-testid="reasoning-stale"]', { timeout: 5000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="overlay-front"]')?.getAttribute('data-ghost') ?? 0) > 0, undefined, { timeout: 10_000 });
+  await page.screenshot({ path: `${ART}/02d-vla-shadow.png` });
+  await page.click('[data-testid="policy-stop"]');
+  await page.click('[data-testid="handback"]');
+  await page.waitForFunction(() => /hold/i.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 5000 });
+  assert.match((await page.textContent('[data-testid="control-reason"]')) ?? '', /no policy running/);
+  assert.deepEqual(consoleProblems, []);
+});
+
 test('a jog key takes over and moves the selected joint', async () => {
   await page.click('body');
   await page.keyboard.press('3'); // elbow_flex
@@ -161,6 +238,24 @@ test('record an episode from the UI: create a dataset, start, end, and it is on 
   assert.deepEqual(consoleProblems, []);
 });
 
+test('replay asks first, then moves slowly to the start pose under REPLAY', async () => {
+  // move the arm away from where the episode started, so there is a start pose to approach
+  await page.click('body');
+  await page.keyboard.press('2');
+  for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowUp');
+  await page.waitForTimeout(500);
+  await page.click('[data-testid="episode-replay-0"]');
+  await page.waitForSelector('[data-testid="episode-replay-confirm-0"]');
+  await page.screenshot({ path: `${ART}/08-replay-confirm.png` });
+  await page.click('[data-testid="episode-replay-confirm-0"]');
+  await page.waitForFunction(() => /REPLAY/.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 5000 });
+  const first = (await page.textContent('[data-testid="source-badge"]')) ?? '';
+  await page.screenshot({ path: `${ART}/09-replay.png` });
+  assert.match(first, /REPLAY · to start/);
+  await page.click('[data-testid="policy-stop"]');
+  assert.deepEqual(consoleProblems, []);
+});
+
 test('the console reopens its own dataset in the browser: open existing → append → recover', async () => {
   const { cpSync, rmSync } = await import('node:fs');
   const { verifyDataset } = await import('../main/recording/helpers');
@@ -205,10 +300,10 @@ test('the console reopens its own dataset in the browser: open existing → appe
   await page.waitForSelector('[data-testid="recover-banner"]', { timeout: 15_000 });
   await page.waitForTimeout(1000); // the banner stays through the status events (4 a second)
   assert.ok(await page.$('[data-testid="recover-banner"]'), 'the recover banner stays until the operator acts');
-  await page.screenshot({ path: `${ART}/08-recover.png` });
+  await page.screenshot({ path: `${ART}/10-recover.png` });
   await page.click('[data-testid="recover-keep"]');
   await page.waitForSelector('[data-testid="episode-review-2"]', { timeout: 20_000 });
-  await page.screenshot({ path: `${ART}/09-reopened-list.png` });
+  await page.screenshot({ path: `${ART}/11-reopened-list.png` });
   const v = await verifyDataset(ds);
   assert.equal(v.info.total_episodes, 3);
   assert.equal(v.tasks.length, 1, 'one task: the console task text, kept across the reopen');

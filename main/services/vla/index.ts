@@ -82,7 +82,17 @@ export interface VlaRunnerEvents {
   problem: [Error];
 }
 
+/** What the runner has queued, relative to its next step (the console's ghost). Goals in robot joint order. */
+export interface VlaPlan {
+  queued: number[][];
+  merged: number[];
+  chunk?: { id: number; offset: number; goals: number[][] };
+  inflight: boolean;
+}
+
 export interface VlaRunner extends PolicyRunner, EventEmitter<VlaRunnerEvents> {
+  /** The queued goals from the next step on, and the newest chunk as predicted. */
+  plan(): VlaPlan;
   readonly manifest: Manifest;
   readonly settings: Readonly<VlaSettings>;
   setSettings(patch: Partial<VlaSettings>): void;
@@ -118,6 +128,8 @@ class VlaRunnerImpl extends EventEmitter<VlaRunnerEvents> implements VlaRunner {
   private generation = 0;
   private nextInference = 1;
   private lastFields: ReasoningFields | undefined;
+  private lastState: number[] = [];
+  private lastChunk: { id: number; start: number; goals: number[][] } | undefined;
   private stopped = false;
   crashed = false;
   private readonly stateIdx: number[];
@@ -154,15 +166,34 @@ class VlaRunnerImpl extends EventEmitter<VlaRunnerEvents> implements VlaRunner {
 
   step(obs: Observation): PolicyOutput | undefined {
     const tick = this.tick++;
+    this.lastState = obs.state;
     if (this.crashed || this.stopped) return undefined;
     if (!this.inflight && this.queue.needsRefill(tick)) this.start(obs, tick);
     const action = this.queue.pop(tick);
     if (action === undefined) return undefined;
-    const goal = [...obs.state];
+    const goal = this.toRobotGoal(action, obs.state);
+    return this.lastFields !== undefined ? { goal, reasoning: this.lastFields } : { goal };
+  }
+
+  /** A bundle action (its joint order) → a robot goal; joints the bundle does not drive keep `state`. */
+  private toRobotGoal(action: readonly number[], state: readonly number[]): number[] {
+    const goal = [...state];
     this.actionIdx.forEach((ri, ai) => {
       if (ri >= 0) goal[ri] = action[ai]!;
     });
-    return this.lastFields !== undefined ? { goal, reasoning: this.lastFields } : { goal };
+    return goal;
+  }
+
+  plan(): VlaPlan {
+    const next = this.tick;
+    const q = this.queue.peek(next);
+    const c = this.lastChunk;
+    return {
+      queued: q.map((e) => this.toRobotGoal(e.action, this.lastState)),
+      merged: q.map((e) => e.count),
+      ...(c !== undefined ? { chunk: { id: c.id, offset: c.start - next, goals: c.goals.map((a) => this.toRobotGoal(a, this.lastState)) } } : {}),
+      inflight: this.inflight,
+    };
   }
 
   /** Observation (robot order) → the bundle's inputs (its state joint order, its camera keys). */
@@ -191,7 +222,10 @@ class VlaRunnerImpl extends EventEmitter<VlaRunnerEvents> implements VlaRunner {
       )
       .then((res: InferResult) => {
         if (gen !== this.generation || this.stopped) return;
-        if (res.valid) this.queue.push(tick, res.chunk, this.tick);
+        if (res.valid) {
+          this.queue.push(tick, res.chunk, this.tick);
+          this.lastChunk = { id, start: tick, goals: res.chunk.map((r) => [...r]) };
+        }
         const fields = toReasoningFields(res.fields);
         if (Object.keys(fields).length > 0) this.lastFields = fields;
         this.emit('reasoning', { inferenceId: id, fields, final: true, cacheHit: res.stats.cacheHit });
@@ -229,6 +263,7 @@ class VlaRunnerImpl extends EventEmitter<VlaRunnerEvents> implements VlaRunner {
     this.generation++;
     this.queue.clear();
     this.lastFields = undefined;
+    this.lastChunk = undefined;
     if (this.inflight) void this.waitIdle();
   }
 

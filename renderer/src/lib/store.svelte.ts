@@ -6,6 +6,8 @@
  * camera frames go straight to canvases through the frame pacer.
  */
 import type {
+  BoxGrid,
+  ControlState,
   DatasetStatus,
   FramePacket,
   PolicyInfo,
@@ -18,20 +20,74 @@ import { DEFAULT_POLICY_SETTINGS } from '../../../main/common/settings';
 import type { ApiErrorData } from '../../../main/common/errors';
 import type { ControlSource, JointInfo, Problem } from '../../../main/common/types';
 import { type ConnectionState, type ConsoleApi, getApi } from './api';
-import { errorMessage } from './errors';
+import { errorData, errorMessage } from './errors';
 import { FramePacer } from './framePacer';
 import { type Axis, cartesianDelta, jogDelta } from './keymap';
 import { TimeSeriesRing } from './ring';
+import { type Sample, settingsChange, trimBefore } from './sparkline';
 
 export interface Notice {
   id: number;
   severity: 'info' | 'warning' | 'error';
   message: string;
   timeMs: number;
+  /** How many times it was raised (merged duplicates). */
+  count?: number;
 }
 
-/** Seconds of joint history the plot shows. */
+/** Seconds of joint history the plot shows by default. */
 export const PLOT_WINDOW_S = 10;
+/** Longest joint history the plot can show (the ring holds this much). */
+export const PLOT_MAX_WINDOW_S = 30;
+/** Seconds of timing history the sparklines show. */
+export const TIMING_WINDOW_S = 60;
+
+export type TimingSeries = 'step' | 'roundTrip' | 'acceptLength' | 'tokens' | 'controlHz' | 'shadowDelta';
+
+/** Timing history for the sparklines (renderer clock, performance.now() ms). Not reactive: the view polls it. */
+export class TimingHistory {
+  readonly series: Record<TimingSeries, Sample[]> = { step: [], roundTrip: [], acceptLength: [], tokens: [], controlHz: [], shadowDelta: [] };
+  markers: { timeMs: number; label: string }[] = [];
+  private lastSettings: PolicySettings | undefined;
+  private lastHzAt = -Infinity;
+  private lastDeltaAt = -Infinity;
+
+  /** Shadow mode: the largest |policy − operator| over the body joints (degrees), at most 5 samples a second. */
+  addDisagreement(delta: readonly number[] | undefined, bodyJoints: readonly boolean[], now: number): void {
+    if (now - this.lastDeltaAt < 200) return;
+    this.lastDeltaAt = now;
+    const v = delta === undefined ? Number.NaN : Math.max(0, ...delta.filter((_, i) => bodyJoints[i] === true).map(Math.abs));
+    this.series.shadowDelta.push({ timeMs: now, value: v });
+    this.trim(now);
+  }
+
+  addTiming(t: NonNullable<ReasoningEvent['timing']>, now: number): void {
+    const push = (k: TimingSeries, v: number | undefined): void => {
+      if (v !== undefined && Number.isFinite(v)) this.series[k].push({ timeMs: now, value: v });
+    };
+    push('step', t.stepMs);
+    push('roundTrip', t.totalMs);
+    push('acceptLength', t.acceptanceLength);
+    push('tokens', t.tokens);
+    const change = settingsChange(this.lastSettings, t.settings);
+    if (change !== '') this.markers.push({ timeMs: now, label: change });
+    if (t.settings !== undefined) this.lastSettings = t.settings;
+    this.trim(now);
+  }
+
+  addControlHz(hz: number, now: number): void {
+    if (now - this.lastHzAt < 500) return;
+    this.lastHzAt = now;
+    this.series.controlHz.push({ timeMs: now, value: hz });
+    this.trim(now);
+  }
+
+  private trim(now: number): void {
+    const since = now - TIMING_WINDOW_S * 1000;
+    for (const k of Object.keys(this.series) as TimingSeries[]) this.series[k] = trimBefore(this.series[k], since);
+    this.markers = trimBefore(this.markers, since);
+  }
+}
 
 type FrameSink = (f: FramePacket) => boolean;
 
@@ -44,6 +100,16 @@ export class ConsoleStore {
   problems = $state.raw<Problem[]>([]);
   reasoning = $state.raw<ReasoningEvent | null>(null);
   lastTiming = $state.raw<ReasoningEvent['timing'] | undefined>(undefined);
+  /** The last complete VISIBLE OBJECTS with its grid (kept while the next step streams its fields). */
+  boxes = $state.raw<{ text: string; grid: BoxGrid } | null>(null);
+  /** When the last reasoning event arrived (performance.now()). */
+  reasoningAt = $state(0);
+  /** Timing history for the sparklines (not reactive). */
+  readonly timingHistory = new TimingHistory();
+  /** Joint plot controls. */
+  plotPaused = $state(false);
+  plotWindowS = $state(PLOT_WINDOW_S);
+  plotHidden = $state.raw<Record<number, boolean>>({});
   recording = $state.raw<DatasetStatus | null>(null);
   policies = $state.raw<PolicyInfo[]>([]);
   settings = $state.raw<PolicySettings>({ ...DEFAULT_POLICY_SETTINGS });
@@ -101,6 +167,31 @@ export class ConsoleStore {
   get source(): ControlSource {
     return this.telemetry?.source ?? this.session?.source ?? 'hold';
   }
+  /** The indicator's state: the host's own (with the hold reason), else derived from the source. */
+  get control(): ControlState {
+    const c = this.telemetry?.control;
+    if (c !== undefined && !(this.estop && c.mode !== 'estop')) return c;
+    const s = this.source;
+    if (s === 'estop' || this.estop) return { mode: 'estop', reason: 'e-stop engaged' };
+    return s === 'hold' && this.latched ? { mode: 'hold', latched: true } : { mode: s };
+  }
+  /**
+   * Why the reasoning shown is not what the arm is executing (undefined when it is): the operator
+   * or the e-stop commands the arm, the policy stopped, or reasoning is turned off.
+   */
+  get reasoningStale(): string | undefined {
+    if (this.reasoning === null) return undefined;
+    const running = this.session?.policy.running ?? false;
+    if (!running) return 'no policy running';
+    const m = this.control.mode;
+    if (m === 'estop') return 'e-stop engaged';
+    if (m === 'operator') return 'operator in control: the policy plans in shadow, not executed';
+    if (m === 'hold') return `arm holds${this.control.reason !== undefined ? `: ${this.control.reason}` : ''}`;
+    if (m === 'replay' || m === 'approach') return 'a replay drives the arm';
+    const isVla = this.session?.policy.id !== undefined && this.session.policy.id !== 'expert';
+    if (isVla && !this.settings.reasoning) return 'reasoning is turned off: these fields are from before';
+    return undefined;
+  }
   get estop(): boolean {
     return this.telemetry?.estop ?? this.session?.estop ?? false;
   }
@@ -134,7 +225,13 @@ export class ConsoleStore {
     });
     api.on('reasoning', (r) => {
       this.reasoning = r;
-      if (r.timing !== undefined) this.lastTiming = r.timing;
+      this.reasoningAt = performance.now();
+      const vo = r.fields.visibleObjects;
+      if (!r.partial && r.grid !== undefined && vo !== undefined) this.boxes = { text: vo, grid: r.grid };
+      if (r.timing !== undefined) {
+        this.lastTiming = r.timing;
+        this.timingHistory.addTiming(r.timing, this.reasoningAt);
+      }
     });
     api.on('recording', (d) => {
       const was = this.recording;
@@ -175,6 +272,7 @@ export class ConsoleStore {
   applySession(s: SessionSnapshot): void {
     const prev = this.session;
     this.session = s;
+    if (prev !== null && prev.instance !== s.instance) this.onHostRestart(s);
     this.problems = s.problems;
     if (s.policy.settings !== undefined) this.settings = s.policy.settings;
     if (s.dataset !== undefined) this.recording = s.dataset;
@@ -182,12 +280,30 @@ export class ConsoleStore {
       this.taskText = s.policy.task ?? s.sim?.instruction ?? this.taskText;
     }
     const width = s.robot.joints.length * 2;
-    const capacity = Math.max(64, Math.ceil(s.rateHz * (PLOT_WINDOW_S + 2)));
+    const capacity = Math.max(64, Math.ceil(s.rateHz * (PLOT_MAX_WINDOW_S + 2)));
     if (this.ring.width !== width || this.ring.capacity !== capacity) {
       this.ring = new TimeSeriesRing(capacity, width);
       this.ringVersion++;
     }
     if (this.selectedJoint >= s.robot.joints.length) this.selectedJoint = 0;
+  }
+
+  /** The host restarted under us: nothing it had survives; say so, and show what it has now. */
+  private onHostRestart(s: SessionSnapshot): void {
+    this.reasoning = null;
+    this.boxes = null;
+    this.lastTiming = undefined;
+    this.ring.clear();
+    this.notify(
+      'warning',
+      `The host restarted: the arm, policy and recorder restarted with it. Policy now: ${s.policy.running ? (s.policy.id ?? 'running') : 'none'}; dataset: ${s.dataset !== undefined ? s.dataset.repoId : 'none open'}.`,
+    );
+    // the reconnect that brought this snapshot reloads the policy list and the recorder's status
+  }
+
+  /** Cancels a policy start that is still loading. */
+  async cancelPolicyLoad(): Promise<void> {
+    await this.act('cancel-load', () => this.api.invoke('policy.cancelLoad', {}));
   }
 
   private onTelemetry(t: Telemetry): void {
@@ -200,6 +316,8 @@ export class ConsoleStore {
     const last = this.ring.lastTime;
     if (last !== undefined && t.timeMs < last) this.ring.clear(); // host restarted its clock
     this.ring.push(t.timeMs, row);
+    if (t.stats.achievedHz > 0) this.timingHistory.addControlHz(t.stats.achievedHz, performance.now());
+    if (t.plan !== undefined) this.timingHistory.addDisagreement(t.plan.disagreement, this.joints.map((j) => j.unit === 'deg'), performance.now());
     this.pendingTelemetry = t;
     if (this.telemetryRaf === undefined) {
       this.telemetryRaf = requestAnimationFrame(() => {
@@ -224,15 +342,27 @@ export class ConsoleStore {
   // ---- notices (client-side errors; the host's own problems come as 'problems' events) ----
 
   notify(severity: Notice['severity'], message: string): void {
+    const ttl = severity === 'error' ? 12_000 : 6_000;
+    // the same notice again (a key held on a refused action, a retry) merges into the one shown
+    const same = this.notices.find((x) => x.severity === severity && x.message === message);
+    if (same !== undefined) {
+      const merged: Notice = { ...same, count: (same.count ?? 1) + 1, timeMs: Date.now() };
+      this.notices = this.notices.map((x) => (x.id === same.id ? merged : x));
+      clearTimeout(this.noticeTimers.get(same.id));
+      this.noticeTimers.set(same.id, setTimeout(() => this.dismiss(same.id), ttl));
+      return;
+    }
     const n: Notice = { id: this.noticeId++, severity, message, timeMs: Date.now() };
     this.notices = [...this.notices.slice(-4), n];
-    const ttl = severity === 'error' ? 12_000 : 6_000;
-    setTimeout(() => this.dismiss(n.id), ttl);
+    this.noticeTimers.set(n.id, setTimeout(() => this.dismiss(n.id), ttl));
   }
+  private readonly noticeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   notifyError(e: ApiErrorData): void {
     this.notify('error', e.message);
   }
   dismiss(id: number): void {
+    clearTimeout(this.noticeTimers.get(id));
+    this.noticeTimers.delete(id);
     this.notices = this.notices.filter((n) => n.id !== id);
   }
 
@@ -242,7 +372,8 @@ export class ConsoleStore {
     try {
       return await fn();
     } catch (e) {
-      this.notify('error', errorMessage(e));
+      const d = errorData(e);
+      this.notify(d.code === 'cancelled' ? 'info' : 'error', d.message);
       return undefined;
     } finally {
       const { [label]: _, ...rest } = this.busy;
@@ -312,6 +443,7 @@ export class ConsoleStore {
     }
     const task = this.taskText.trim();
     const status = await this.act('policy', () => this.api.invoke('policy.start', task === '' ? { policy: id } : { policy: id, task }));
+    if (status !== undefined) this.boxes = null; // the new policy's own boxes replace the last one's
     if (status !== undefined && this.session !== null) {
       this.session = { ...this.session, policy: status };
       if (status.settings !== undefined) this.settings = status.settings;
@@ -331,6 +463,7 @@ export class ConsoleStore {
       this.applySession(s);
       this.ring.clear();
       this.reasoning = null;
+      this.boxes = null;
     }
   }
   async updateSettings(patch: Partial<PolicySettings>): Promise<void> {
