@@ -20,6 +20,11 @@
  * is told once a second, and closed with 1008 when it keeps going); events and
  * frames towards a socket that does not read are dropped past SOFT_BUFFER_BYTES, and a socket
  * past HARD_BUFFER_BYTES is closed.
+ *
+ * Liveness: every socket is pinged each `heartbeatMs` (browsers answer pings in their network
+ * stack); one that has not answered for HEARTBEAT_MISSES pings is terminated, so a client that
+ * vanished without closing (laptop asleep, cable pulled, Wi-Fi gone) is closed like one that said
+ * goodbye: if it was jogging the arm, the arm falls to HOLD at its measured position.
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -52,7 +57,14 @@ export interface HostOptions {
   /** Read-only folders served under /files/<name>/... (the open dataset's videos for review). */
   fileRoots?: () => ReadonlyMap<string, FileRoot>;
   log?: (msg: string) => void;
+  /** Ping interval for every socket, ms (default HEARTBEAT_MS). */
+  heartbeatMs?: number;
 }
+
+/** How often every socket is pinged. */
+export const HEARTBEAT_MS = 1000;
+/** Pings a socket may leave unanswered before it is taken for gone and terminated. */
+export const HEARTBEAT_MISSES = 2;
 
 export const MAX_CLIENTS = 32;
 /** Bytes ws accepts in one message before closing the socket (1009); never buffered past this. */
@@ -217,7 +229,30 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     }
   });
 
+  const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
+  const unanswered = new Map<WebSocket, number>();
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      const n = unanswered.get(ws) ?? 0;
+      if (n >= HEARTBEAT_MISSES) {
+        log(`closing a client that stopped answering pings (${n} unanswered, ${n * heartbeatMs} ms)`);
+        unanswered.delete(ws);
+        ws.terminate(); // 'close' follows: conn.close() (an operator who was jogging is lost → HOLD)
+        continue;
+      }
+      unanswered.set(ws, n + 1);
+      try {
+        ws.ping();
+      } catch {
+        /* closing already */
+      }
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+
   function onSocket(ws: WebSocket): void {
+    unanswered.set(ws, 0);
+    ws.on('pong', () => unanswered.set(ws, 0));
     let closedForBuffer = false;
     const overHard = (): boolean => {
       if (ws.bufferedAmount <= HARD_BUFFER_BYTES) return false;
@@ -330,7 +365,10 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         }
       }
     });
-    ws.on('close', () => conn.close());
+    ws.on('close', () => {
+      unanswered.delete(ws);
+      conn.close();
+    });
     // ws sends the close frame itself (1007 invalid UTF-8, 1009 too big) and then ends the socket.
     ws.on('error', () => conn.close());
   }
@@ -350,6 +388,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     clientCount: () => wss.clients.size,
     close: () =>
       new Promise<void>((res) => {
+        clearInterval(heartbeat);
         for (const c of wss.clients) c.terminate();
         wss.close();
         server.close(() => res());

@@ -230,3 +230,35 @@ test('11: limits: connections are capped', { timeout: 20_000 }, async () => {
   again.close();
   await alive();
 });
+
+test('a client that vanishes without closing (no pong) is terminated, so its link closes', async () => {
+  const { startHost: start } = await import('../../../main/host/server');
+  const closed: string[] = [];
+  class LinkApi extends ApiServer {
+    override disconnect(c: Parameters<ApiServer['disconnect']>[0]) {
+      closed.push('closed');
+      super.disconnect(c);
+    }
+  }
+  const h = await start({ host: '127.0.0.1', port: 0, rendererDir, api: new LinkApi(invoke, commands), heartbeatMs: 100 });
+  try {
+    const p = Number(new URL(h.url).port);
+    // A live client answers pings (ws does, as browsers do) and stays connected.
+    const live = await openWs(`ws://127.0.0.1:${p}/ws`);
+    // A vanished one: its network stack never answers (autoPong off), and it never closes.
+    const gone = new WebSocket(`ws://127.0.0.1:${p}/ws`, { autoPong: false });
+    await new Promise<void>((res, rej) => {
+      gone.once('open', () => res());
+      gone.once('error', rej);
+    });
+    const deadline = Date.now() + 5000;
+    while (closed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closed.length, 1, 'exactly the silent client was closed');
+    assert.equal(live.readyState, WebSocket.OPEN, 'the client that answers pings stays');
+    assert.equal(h.clientCount(), 1);
+    live.close();
+    gone.terminate();
+  } finally {
+    await h.close();
+  }
+});
