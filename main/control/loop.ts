@@ -71,6 +71,8 @@ export class ControlLoop {
   private arbiter: ArbiterState = initialArbiterState;
   private policy: PolicyRunner | undefined;
   private policyLastActionMs: number | undefined;
+  /** The measured positions of the previous tick (a gripper that did not move between two ticks is stalled). */
+  private prevMeasured: number[] | undefined;
   private lastSent: number[] | undefined;
   private prevTickMs: number | undefined;
   private tickCount = 0;
@@ -246,13 +248,24 @@ export class ControlLoop {
     if (wd.includes('input')) this.operatorLost('stream', tickStart);
     // A policy stall is reported but already means "hold" (no action): only tick/state/input force it.
     const forceHold = wd.some((r) => r !== 'policy');
+    const holdWasSet = this.arbiter.holdGoal !== undefined;
     const d = decide(this.arbiter, { present: state.positions, operatorGoal: op.goal, policyGoal, watchdogHold: forceHold });
+    if (!holdWasSet && d.state.holdGoal !== undefined) {
+      // A hold just began at the measured position. A gripper squeezing an object (its goal past
+      // where its jaws stopped, and not moving) keeps its squeeze: holding its measured position
+      // would take the grip force away and drop what it holds. A gripper still moving stops where it is.
+      const kept = keepGrip(d.goal, this.lastSent, state.positions, this.prevMeasured, this.robot.joints.map((j) => j.unit === 'percent'));
+      d.goal.splice(0, d.goal.length, ...kept);
+      d.state.holdGoal = [...kept];
+    }
+    this.prevMeasured = [...state.positions];
     this.arbiter = d.state;
     mark('arbitrate');
 
     // clamp: a hold is stepped from where the arm IS, never toward a goal it was sent before
     const holding = d.source === 'estop' || d.source === 'hold';
-    const reference = holding ? state.positions : (this.lastSent ?? state.positions);
+    // (a squeezing gripper's kept goal is stepped from the goal it was sent: its jaws are blocked)
+    const reference = holding ? state.positions.map((m, i) => (this.lastSent !== undefined && d.goal[i] === this.lastSent[i] ? this.lastSent[i]! : m)) : (this.lastSent ?? state.positions);
     const clampResult = clampGoal(d.goal, reference, this.limits, this.maxStep, { measured: state.positions, maxLead: this.maxLead });
     if (!holding) this.reportPinned(d.goal, d.source, tickStart);
     else this.reportPinned(undefined, d.source, tickStart);
@@ -430,4 +443,26 @@ export class ControlLoop {
   get isRunning(): boolean {
     return this.running;
   }
+}
+
+/** A gripper whose goal leads its measured position by more than this (units of 0..100) is squeezing. */
+export const GRIP_SQUEEZE_MIN = 2;
+/** ...and that moved less than this since the last tick is stalled on an object. */
+export const GRIP_STALL_MAX = 0.5;
+
+/**
+ * The hold goal for the first tick of a hold: the measured position for every joint, except a
+ * gripper ('percent' joint) that is squeezing an object — its last goal leads its measured position
+ * by more than GRIP_SQUEEZE_MIN toward closed and it did not move since the last tick — which keeps
+ * its last goal, so the hold keeps the grip force (its jaws are blocked: keeping the goal moves
+ * nothing). Pure.
+ */
+export function keepGrip(hold: readonly number[], lastSent: readonly number[] | undefined, measured: readonly number[], prevMeasured: readonly number[] | undefined, isGripper: readonly boolean[]): number[] {
+  return hold.map((h, i) => {
+    if (!isGripper[i] || lastSent === undefined || prevMeasured === undefined) return h;
+    const last = lastSent[i]!;
+    const m = measured[i]!;
+    const squeezing = last - m > GRIP_SQUEEZE_MIN && Math.abs(m - prevMeasured[i]!) < GRIP_STALL_MAX;
+    return squeezing ? last : h;
+  });
 }

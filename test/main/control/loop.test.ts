@@ -179,3 +179,42 @@ test('a joint pinned at its limit is reported once, not every tick, and cleared 
   for (let i = 0; i < 90; i++) await tick();
   assert.deepEqual(cleared.filter((id) => id.startsWith('limit:')), ['limit:shoulder_pan']);
 });
+
+test('e-stop keeps a squeezing gripper\'s grip (its jaws blocked by an object) and stops a gripper still closing', async () => {
+  // A gripper closing on an object: the policy asks 90 (closed), the jaws stop at 60 on the object.
+  const blocked = setup(() => [0, 0, 0, 0, 0, 90]);
+  const realWrite = blocked.robot.writeGoal.bind(blocked.robot);
+  blocked.robot.writeGoal = async (g) => {
+    const sent = await realWrite(g);
+    blocked.robot.positions[5] = Math.min(sent[5]!, 60); // the object stops the jaws at 60
+    return sent;
+  };
+  for (let i = 0; i < 12; i++) await blocked.tick();
+  assert.equal(blocked.robot.positions[5], 60);
+  const squeeze = blocked.robot.writes.at(-1)![5]!;
+  assert.ok(squeeze > 60, 'the goal leads the blocked jaws (that is the grip force)');
+  blocked.loop.setEstop(true);
+  for (let i = 0; i < 5; i++) {
+    const r = await blocked.tick();
+    assert.equal(r.source, 'estop');
+    assert.equal(blocked.robot.writes.at(-1)![5], squeeze, 'the e-stop keeps the squeeze: holding 60 would drop the object');
+  }
+  assert.equal(blocked.robot.positions[5], 60, 'and the jaws do not move');
+
+  // A gripper still closing freely (moving this tick): the e-stop stops it where it is.
+  const free = setup(() => [0, 0, 0, 0, 0, 90]);
+  const realFree = free.robot.writeGoal.bind(free.robot);
+  free.robot.writeGoal = async (g) => {
+    const before = free.robot.positions[5]!;
+    const sent = await realFree(g);
+    free.robot.positions[5] = before + Math.min(3, sent[5]! - before); // a slow servo: 3 units a tick
+    return sent;
+  };
+  free.robot.positions[5] = 10;
+  for (let i = 0; i < 4; i++) await free.tick();
+  const moving = free.robot.positions[5]!;
+  assert.ok(moving < 60, 'still closing');
+  free.loop.setEstop(true);
+  await free.tick();
+  assert.equal(free.robot.writes.at(-1)![5], moving, 'a moving gripper is held at its measured position');
+});
