@@ -81,7 +81,12 @@ test('e-stop stops the emulated serial arm with the first e-stop tick while the 
     first = await tick();
     assert.equal(first.source, 'estop');
     firstDoneMs = performance.now();
-    for (let i = 0; i < 15; i++) assert.equal((await tick()).source, 'estop');
+    for (let i = 0; i < 15; i++) {
+      const r = await tick();
+      assert.equal(r.source, 'estop');
+      // every e-stop tick sends the same hold (the first tick's measured position): no stepping back toward it
+      assert.ok(Math.abs(r.action[0]! - first.action[0]!) < 1e-9, `e-stop tick ${i + 2} sent ${r.action[0]!.toFixed(2)}°, the first sent ${first.action[0]!.toFixed(2)}°`);
+    }
     await sleep(200);
   } finally {
     clearInterval(sampler);
@@ -89,7 +94,14 @@ test('e-stop stops the emulated serial arm with the first e-stop tick while the 
   sample();
   // the first e-stop tick commands the measured position (not a goal stepped back from where the arm was sent)
   assert.ok(Math.abs(first.action[0]! - first.observation.state[0]!) < 1e-9, `first e-stop goal ${first.action[0]!.toFixed(1)}° vs measured ${first.observation.state[0]!.toFixed(1)}°`);
-  const landed = samples.find((x) => x.goal !== goalBefore);
+  // The e-stop goal is the last goal the servo receives (every e-stop tick sends the same latched
+  // hold): it has landed from the first sample after which the register never changes again. (Under
+  // load, the last goal of the tick before the e-stop can itself land after the engage: taking the
+  // first change would judge the servo by a goal that was not the e-stop's.)
+  const finalGoal = samples.at(-1)!.goal;
+  let landedAt = samples.length - 1;
+  while (landedAt > 0 && samples[landedAt - 1]!.goal === finalGoal) landedAt--;
+  const landed = finalGoal !== goalBefore || landedAt > 0 ? samples[landedAt] : undefined;
   assert.ok(landed, 'the e-stop goal reached the servo');
   const overrun = Math.max(...samples.map((x) => Math.abs(x.deg - atEngage)));
   const settled = samples.filter((x) => x.ms >= landed.ms);
