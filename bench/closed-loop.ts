@@ -107,7 +107,8 @@ class SimClockRunner implements PolicyRunner {
   acted = 0;
   ticks = 0;
   constructor(readonly policy: Policy, mode: MergeMode) {
-    this.queue = new ActionQueue({ chunk: policy.manifest.action.chunk, refillFraction: 0.5, mode });
+    const p = policy.manifest.policy;
+    this.queue = new ActionQueue({ chunk: policy.manifest.action.chunk, refillFraction: 0.5, mode, temporalCoeff: p.kind === 'chunk_regression' ? p.temporalCoeff : undefined });
   }
   step(obs: Observation): PolicyOutput | undefined {
     const tick = this.tick++;

@@ -1,8 +1,9 @@
 /**
  * Chunk-regression policy (ACT / OFT style): one forward pass → a chunk [1, H, D] normalised to
- * [-1, 1] by the manifest's action bounds. No tokens, no reasoning.
+ * [-1, 1] by the manifest's action bounds, or by its action mean/std (LeRobot ACT imports). No
+ * tokens, no reasoning.
  */
-import type { Manifest } from '../runtime/manifest';
+import type { ActionSpec, Manifest } from '../runtime/manifest';
 import type { FeedTensor, OrtSession } from '../runtime/ort';
 import { absoluteChunk, imageToChw, normaliseState, type PolicyObservation } from './preprocess';
 import type { DecodeSettings, InferResult, Policy } from './types';
@@ -39,13 +40,7 @@ export class ChunkRegressionPolicy implements Policy {
     const out = (await this.graph.run(gf))[p.graph.output]!;
     const H = m.action.chunk;
     const D = m.action.joints.length;
-    const { low, high } = m.action.bounds!;
-    const chunk: number[][] = [];
-    for (let t = 0; t < H; t++) {
-      const row: number[] = [];
-      for (let d = 0; d < D; d++) row.push(low[d]! + ((out.data[t * D + d]! + 1) / 2) * (high[d]! - low[d]!));
-      chunk.push(row);
-    }
+    const chunk = unnormaliseChunk(out.data, H, D, m.action);
     const tEnd = this.now();
     return {
       chunk: absoluteChunk(chunk, m.action, m.inputs.state, obs.state),
@@ -65,4 +60,21 @@ export class ChunkRegressionPolicy implements Policy {
     await this.graph.dispose();
     await this.encoder?.dispose();
   }
+}
+
+/** The graph's normalised chunk [H·D] back to robot units: bounds ([-1, 1] ↔ [low, high]) or mean/std (x·std + mean). */
+export function unnormaliseChunk(data: ArrayLike<number>, H: number, D: number, action: ActionSpec): number[][] {
+  const chunk: number[][] = [];
+  const ms = action.meanStd;
+  const b = action.bounds;
+  if (ms === undefined && b === undefined) throw new Error('chunk_regression bundle has neither action.bounds nor action.meanStd');
+  for (let t = 0; t < H; t++) {
+    const row: number[] = [];
+    for (let d = 0; d < D; d++) {
+      const v = data[t * D + d]!;
+      row.push(ms !== undefined ? v * ms.std[d]! + ms.mean[d]! : b!.low[d]! + ((v + 1) / 2) * (b!.high[d]! - b!.low[d]!));
+    }
+    chunk.push(row);
+  }
+  return chunk;
 }

@@ -82,9 +82,18 @@ export const ChunkRegressionPolicySchema = z.object({
   kind: z.literal('chunk_regression'),
   encoder: EncoderGraphSchema.optional(),
   graph: GraphSchema.extend({
-    /** Output holding the chunk, float32 [1, chunk, joints], normalised to [-1, 1] by action low/high. */
+    /**
+     * Output holding the chunk, float32 [1, chunk, joints], normalised to [-1, 1] by action
+     * bounds low/high, or by action meanStd ((x - mean) / std, LeRobot's MEAN_STD).
+     */
     output: nonEmpty,
   }),
+  /**
+   * ACT's temporal-ensemble coefficient m for this policy (the runner's default when its own
+   * option is unset): the n-th prediction of a step weighs exp(-m·n). LeRobot ACT imports carry
+   * the checkpoint's temporal_ensemble_coeff, else ACT's 0.01.
+   */
+  temporalCoeff: z.number().finite().optional(),
 });
 
 export const PolicySchema = z.discriminatedUnion('kind', [AutoregressivePolicySchema, ChunkRegressionPolicySchema]);
@@ -117,8 +126,10 @@ export const ActionSchema = z.object({
   chunk: z.number().int().positive(),
   /** Absent for chunk_regression (which uses `bounds`). */
   tokenizer: z.discriminatedUnion('kind', [UniformBinsSchema, FastSchema]).optional(),
-  /** Normalisation bounds for chunk_regression outputs. */
+  /** Normalisation bounds for chunk_regression outputs: [-1, 1] ↔ [low, high]. */
   bounds: z.object({ low: finiteArray, high: finiteArray }).optional(),
+  /** Or mean/std normalisation of chunk_regression outputs: action = output · std + mean (LeRobot MEAN_STD, folded MIN_MAX/QUANTILES). */
+  meanStd: z.object({ mean: finiteArray, std: z.array(z.number().finite().positive()) }).optional(),
   /**
    * Per action joint: true where the decoded value is an offset from that joint's observed state
    * (relative actions, as in pi0's delta actions), false where it is absolute. Absent: all absolute.
@@ -253,10 +264,17 @@ export function checkManifest(json: unknown): { manifest?: Manifest; problems: B
       }
     }
   } else {
-    if (m.action.bounds === undefined) add('action.bounds', 'a chunk_regression policy needs action bounds (low/high)');
-    else {
-      if (m.action.bounds.low.length !== D) add('action.bounds.low', `has ${m.action.bounds.low.length} values for ${D} action joints`);
-      if (m.action.bounds.high.length !== D) add('action.bounds.high', `has ${m.action.bounds.high.length} values for ${D} action joints`);
+    const b = m.action.bounds;
+    const ms = m.action.meanStd;
+    if (b === undefined && ms === undefined) add('action.bounds', 'a chunk_regression policy needs action bounds (low/high) or action meanStd (mean/std)');
+    if (b !== undefined && ms !== undefined) add('action.meanStd', 'give either action bounds or action meanStd, not both');
+    if (b !== undefined) {
+      if (b.low.length !== D) add('action.bounds.low', `has ${b.low.length} values for ${D} action joints`);
+      if (b.high.length !== D) add('action.bounds.high', `has ${b.high.length} values for ${D} action joints`);
+    }
+    if (ms !== undefined) {
+      if (ms.mean.length !== D) add('action.meanStd.mean', `has ${ms.mean.length} values for ${D} action joints`);
+      if (ms.std.length !== D) add('action.meanStd.std', `has ${ms.std.length} values for ${D} action joints`);
     }
   }
   const enc = m.policy.encoder;

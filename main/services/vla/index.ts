@@ -40,7 +40,7 @@ export interface VlaRunnerOptions extends Pick<PolicyProcessOptions, 'session' |
   settings?: Partial<VlaSettings>;
   /** Refill threshold g: start inference when fewer than g·H actions remain. Default 0.5. */
   refillFraction?: number;
-  /** ACT temporal-ensemble coefficient m. Default 0.01. */
+  /** ACT temporal-ensemble coefficient m. Default: the bundle's policy.temporalCoeff, else 0.01. */
   temporalCoeff?: number;
 }
 
@@ -100,6 +100,11 @@ export interface VlaRunner extends PolicyRunner, EventEmitter<VlaRunnerEvents> {
   readonly crashed: boolean;
 }
 
+/** The temporal-ensemble coefficient m a runner uses: its own option, else the bundle's (ACT imports carry ACT's), else the queue's 0.01. */
+export function temporalCoeffFor(manifest: Manifest, option?: number): number | undefined {
+  return option ?? (manifest.policy.kind === 'chunk_regression' ? manifest.policy.temporalCoeff : undefined);
+}
+
 const FIELD_KEYS: Record<string, keyof ReasoningFields> = {
   TASK: 'task',
   PLAN: 'plan',
@@ -143,7 +148,7 @@ class VlaRunnerImpl extends EventEmitter<VlaRunnerEvents> implements VlaRunner {
       chunk: manifest.action.chunk,
       refillFraction: opts.refillFraction ?? 0.5,
       mode: this.s.ensemble,
-      temporalCoeff: opts.temporalCoeff,
+      temporalCoeff: temporalCoeffFor(manifest, opts.temporalCoeff),
     });
     const idx = (j: string): number => robotJoints.indexOf(j);
     this.stateIdx = (manifest.inputs.state?.joints ?? []).map(idx);
