@@ -43,6 +43,8 @@ export class AutoregressivePolicy implements Policy {
   private readonly planCache: PlanCache;
   /** The previous step's answer (after BOS + instruction) and its instruction: the Jacobi seed. */
   private previous: { instruction: string; answer: number[] } | undefined;
+  /** The last encoder run: its inputs (camera CHW, normalised state), outputs and how often reused since. */
+  private encoded: { images: Float32Array[]; state: Float32Array; outputs: Record<string, FeedTensor>; uses: number } | undefined;
 
   constructor(private readonly p: AutoregressiveParts) {
     this.manifest = p.manifest;
@@ -51,25 +53,68 @@ export class AutoregressivePolicy implements Policy {
     this.planCache = new PlanCache({ threshold: p.planCacheThreshold ?? 0.05, maxUses: p.planCacheMaxUses ?? 30 });
   }
 
-  /** Runs the encoder (if any) and returns the decoders' observation inputs. */
-  async encode(obs: PolicyObservation): Promise<{ feeds: Record<string, FeedTensor>; scene: Float32Array }> {
+  /**
+   * Runs the encoder (if any) and returns the decoders' observation inputs. With `reuse`, the last
+   * encoder outputs stand in when the observation barely changed since they were computed.
+   */
+  async encode(
+    obs: PolicyObservation,
+    reuse?: DecodeSettings['encoderReuse'],
+  ): Promise<{ feeds: Record<string, FeedTensor>; scene: Float32Array; reused: boolean }> {
     const m = this.manifest;
     const raw: Record<string, FeedTensor> = {};
+    const images: Float32Array[] = [];
     for (const cam of m.inputs.cameras) {
-      raw[cam.input] = { type: 'float32', data: imageToChw(obs.images[cam.key], cam), dims: [1, 3, cam.height, cam.width] };
+      const chw = imageToChw(obs.images[cam.key], cam);
+      images.push(chw);
+      raw[cam.input] = { type: 'float32', data: chw, dims: [1, 3, cam.height, cam.width] };
     }
     const st = m.inputs.state;
     const state = st !== undefined ? normaliseState(obs.state, st) : new Float32Array(0);
     if (st !== undefined) raw[st.input] = { type: 'float32', data: state, dims: [1, st.joints.length] };
     const scene = sceneSignature(state, obs.images, m.inputs.cameras);
     const enc = this.spec.encoder;
-    if (enc === undefined || this.p.encoder === undefined) return { feeds: raw, scene };
+    if (enc === undefined || this.p.encoder === undefined) return { feeds: raw, scene, reused: false };
+    const prev = this.encoded;
+    if (reuse !== undefined && prev !== undefined && prev.uses < (reuse.maxUses ?? 4) && this.barelyChanged(prev, images, state, reuse)) {
+      prev.uses++;
+      return { feeds: { ...raw, ...prev.outputs }, scene, reused: true };
+    }
     const encFeeds: Record<string, FeedTensor> = {};
     for (const name of enc.inputs) encFeeds[name] = raw[name]!;
     const out = await this.p.encoder.run(encFeeds);
-    const feeds: Record<string, FeedTensor> = { ...raw };
-    for (const name of enc.outputs) feeds[name] = { type: 'float32', data: out[name]!.data, dims: out[name]!.dims };
-    return { feeds, scene };
+    const outputs: Record<string, FeedTensor> = {};
+    for (const name of enc.outputs) outputs[name] = { type: 'float32', data: out[name]!.data, dims: out[name]!.dims };
+    this.encoded = { images, state, outputs, uses: 0 };
+    return { feeds: { ...raw, ...outputs }, scene, reused: false };
+  }
+
+  /** Every camera within `pixel` grey levels (mean |Δ|) and every state value within `state` of the cached encoding's inputs. */
+  private barelyChanged(
+    prev: { images: Float32Array[]; state: Float32Array },
+    images: Float32Array[],
+    state: Float32Array,
+    reuse: NonNullable<DecodeSettings['encoderReuse']>,
+  ): boolean {
+    const cams = this.manifest.inputs.cameras;
+    for (let i = 0; i < cams.length; i++) {
+      const a = images[i]!;
+      const b = prev.images[i]!;
+      if (a.length !== b.length) return false;
+      const plane = a.length / 3;
+      let sum = 0;
+      for (let c = 0; c < 3; c++) {
+        // back from normalised units to grey levels: Δ·std·255
+        const k = cams[i]!.std[c]! * 255;
+        let s = 0;
+        for (let j = c * plane; j < (c + 1) * plane; j++) s += Math.abs(a[j]! - b[j]!);
+        sum += s * k;
+      }
+      if (sum / a.length > reuse.pixel) return false;
+    }
+    const tol = reuse.state ?? 0.05;
+    for (let j = 0; j < state.length; j++) if (Math.abs(state[j]! - prev.state[j]!) > tol) return false;
+    return true;
   }
 
   async infer(obs: PolicyObservation, settings: DecodeSettings, onFields?: (f: Record<string, string>) => void): Promise<InferResult> {
@@ -79,7 +124,7 @@ export class AutoregressivePolicy implements Policy {
     const H = m.action.chunk;
     const D = m.action.joints.length;
     const t0 = now();
-    const { feeds, scene } = await this.encode(obs);
+    const { feeds, scene, reused } = await this.encode(obs, settings.encoderReuse);
     const feedFor = (lm: OnnxCausalLM): void => lm.setStaticInputs(feeds);
     feedFor(this.p.target);
     if (this.p.draft !== undefined) feedFor(this.p.draft);
@@ -215,6 +260,7 @@ export class AutoregressivePolicy implements Policy {
         acceptLength: gen.acceptLengths.length === 0 ? 0 : accepted / gen.acceptLengths.length,
         maxAcceptedDistance: gen.maxAcceptedDistance,
         cacheHit: cached !== undefined,
+        encoderReused: reused,
       },
     };
   }
@@ -231,6 +277,7 @@ export class AutoregressivePolicy implements Policy {
   reset(): void {
     this.planCache.clear();
     this.previous = undefined;
+    this.encoded = undefined;
   }
 
   async dispose(): Promise<void> {

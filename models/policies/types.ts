@@ -21,6 +21,15 @@ export interface DecodeSettings {
   jacobi?: boolean;
   /** Most guessed tokens verified per Jacobi pass (default 12: longer windows cost more than they commit). */
   jacobiWindow?: number;
+  /**
+   * Temporal reuse of the encoder's output (VLA-Cache style, whole observation): skip the encoder
+   * and feed the decoders the outputs it last computed when every camera's input (after resizing)
+   * differs from the frame that encoding was made from by at most `pixel` grey levels on average
+   * (mean |Δ| over pixels and channels, 0..255), and — because the state is an encoder input too —
+   * every normalised state value by at most `state` (default 0.05 std). At most `maxUses` steps
+   * in a row (default 4). Absent: the encoder runs every step.
+   */
+  encoderReuse?: { pixel: number; state?: number; maxUses?: number };
 }
 
 export interface StepStats {
@@ -42,6 +51,8 @@ export interface StepStats {
   acceptLength: number;
   maxAcceptedDistance: number;
   cacheHit: boolean;
+  /** The encoder's output was reused from an earlier step (settings.encoderReuse). */
+  encoderReused?: boolean;
 }
 
 export interface InferResult {

@@ -1,17 +1,21 @@
 /**
- * Main-side handle on the inference child process. The child is forked with tsx, at lowered
- * priority (os.setPriority, default nice 19): on 2 cores a low-priority child kept a 200 Hz loop
- * at 0.5–0.8 ms p99, where a worker thread with 2 intra-op threads gave 3–7 ms
- * (shared/specs/limits.md). In Electron the same child.ts can run under utilityProcess.
+ * Main-side handle on the inference child process. The child is started with tsx at the lowest
+ * CPU class the machine offers: on Linux SCHED_IDLE (through `chrt --idle 0`, see placement.ts),
+ * elsewhere — or when chrt is missing, which is logged — niceness 19 (os.setPriority); optionally
+ * pinned to CPUs (`taskset -c`). On 2 cores a low-priority child kept a 200 Hz loop at 0.5–0.8 ms
+ * p99, where a worker thread with 2 intra-op threads gave 3–7 ms (shared/specs/limits.md); what
+ * SCHED_IDLE, affinity and thread count each do is measured by bench/policy.ts (models/README.md).
+ * In Electron the same child.ts can run under utilityProcess.
  *
  * One inference at a time: `infer` calls queue. A crash of the child rejects what is pending with
  * PolicyCrashedError and emits 'crashed', so the loop can hold. `dispose` ends it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BundleProblem, Manifest } from './manifest';
+import { planLaunch, probeTools, type ChildPlacement, type Tools } from './placement';
 import type { SessionConfig } from './ort';
 import type { FromChild, ToChild } from './protocol';
 import type { DecodeSettings, InferResult } from '../policies/types';
@@ -50,6 +54,14 @@ export interface PolicyProcessOptions {
   planCacheThreshold?: number;
   /** Niceness for the child (0..19); default 19 (what limits.md measured). */
   niceness?: number;
+  /** CPU class of the child: 'idle' (SCHED_IDLE, default on Linux) or 'normal' (SCHED_OTHER at `niceness`). */
+  sched?: ChildPlacement['sched'];
+  /** CPUs the child may run on (taskset -c); default any. */
+  cpus?: readonly number[];
+  /** Where placement notes go (a tool missing, an unsupported platform); default console.warn. */
+  log?: (message: string) => void;
+  /** Tools found on this machine (tests inject; default probed once). */
+  tools?: Tools;
   /** Extra environment for the child. */
   env?: Record<string, string>;
 }
@@ -75,7 +87,10 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
   private disposing = false;
   private crash: PolicyCrashedError | undefined;
 
-  private constructor(private readonly child: ChildProcess, readonly manifest: Manifest) {
+  /**
+   * @param placement what the child runs with, e.g. "SCHED_IDLE, CPUs 1" or "nice 19"
+   */
+  private constructor(private readonly child: ChildProcess, readonly manifest: Manifest, readonly placement: string) {
     super();
     child.on('message', (m: FromChild) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(code, signal));
@@ -85,16 +100,25 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
   static async start(dir: string, opts: PolicyProcessOptions = {}): Promise<PolicyProcess> {
     // From source (tsx) the child is child.ts; a bundled build (Electron) passes its built entry.
     const childPath = opts.childEntry?.path ?? fileURLToPath(new URL('./child.ts', import.meta.url));
-    const child = fork(childPath, [], {
-      execArgv: opts.childEntry?.execArgv ?? ['--import', 'tsx'],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, ...opts.env },
-    });
+    const execArgv = opts.childEntry?.execArgv ?? ['--import', 'tsx'];
+    const plan = planLaunch(process.execPath, [...execArgv, childPath], { sched: opts.sched, cpus: opts.cpus, niceness: opts.niceness }, opts.tools ?? probeTools());
+    const log = opts.log ?? ((m: string) => console.warn(`[policy] ${m}`));
+    for (const n of plan.notes) log(n);
+    const env = { ...process.env, ...opts.env };
+    const child =
+      plan.command === process.execPath
+        ? fork(childPath, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env })
+        : // through chrt / taskset, which exec node in place (same pid; the IPC fd is inherited)
+          spawn(plan.command, plan.args, {
+            serialization: 'advanced',
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            env: process.versions.electron !== undefined ? { ...env, ELECTRON_RUN_AS_NODE: '1' } : env,
+          });
     try {
       if (child.pid !== undefined) setPriority(child.pid, opts.niceness ?? 19);
-    } catch {
-      // lowering priority is best effort (some platforms refuse); inference still runs
+    } catch (e) {
+      // the child still runs, at its parent's priority: say so rather than pretend
+      log(`niceness ${opts.niceness ?? 19} not applied to the policy child: ${(e as Error).message}`);
     }
     const manifest = await new Promise<Manifest>((resolve, reject) => {
       const onMsg = (m: FromChild): void => {
@@ -127,7 +151,7 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
       };
       child.send(load);
     });
-    return new PolicyProcess(child, manifest);
+    return new PolicyProcess(child, manifest, plan.effective);
   }
 
   get pid(): number | undefined {
