@@ -7,8 +7,9 @@
  *                                                      parallel over configurations or families)
  *
  * Defaults: bundle models/bundles/demo, 100 seeds per family, 15 s episodes, all configurations
- * (keys greedy, default, r4, r9, jacobi, ens-off, ens-blend, full, dropout, int8, reuse; int8 = the Jacobi row
- * on models/bundles/demo-int8, reuse = the Jacobi row with settings.encoderReuse). --quick: 1 seed per family,
+ * (keys greedy, default, r4, r9, jacobi, ens-off, ens-blend, full, dropout, int8, reuse, dual; int8 = the Jacobi
+ * row on models/bundles/demo-int8, reuse = the Jacobi row with settings.encoderReuse, dual = the Jacobi row
+ * with settings.reasoningEvery 3). --quick: 1 seed per family,
  * 10 s, greedy / default / dropout (about 1–2 minutes on the 2-core machine).
  *
  * Success rate on held-out seeds per task family (seeds 1,000,000 + i, disjoint from the training
@@ -76,6 +77,8 @@ interface Config {
   bundle?: string;
   /** settings.encoderReuse for this row. */
   encoderReuse?: DecodeSettings['encoderReuse'];
+  /** settings.reasoningEvery (dual rate) for this row. */
+  reasoningEvery?: number;
 }
 const base = { speculative: true, relaxedR: 0, ensemble: 'temporal' as MergeMode, planCache: true, reasoning: true, jacobi: false };
 const ALL: Config[] = [
@@ -91,8 +94,9 @@ const ALL: Config[] = [
   // runtime variants of the console's default (the Jacobi row), models/README.md "Runtime variants"
   { key: 'int8', rows: ['int8 bundle (demo-int8), Jacobi'], ...base, jacobi: true, bundle: 'models/bundles/demo-int8' },
   { key: 'reuse', rows: ['encoder reuse (2 levels, 0.05 std), Jacobi'], ...base, jacobi: true, encoderReuse: { pixel: 2, state: 0.05 } },
+  { key: 'dual', rows: ['dual rate: reasoning every 3rd step, Jacobi'], ...base, jacobi: true, reasoningEvery: 3 },
 ];
-const ROW_ORDER = ['greedy', 'speculative strict', 'speculative relaxed r=4', 'speculative relaxed r=9', 'parallel (Jacobi) strict', 'ensemble off', 'ensemble temporal', 'ensemble blend', 'reasoning full', 'reasoning plan cache', 'reasoning dropout', 'int8 bundle (demo-int8), Jacobi', 'encoder reuse (2 levels, 0.05 std), Jacobi'];
+const ROW_ORDER = ['greedy', 'speculative strict', 'speculative relaxed r=4', 'speculative relaxed r=9', 'parallel (Jacobi) strict', 'ensemble off', 'ensemble temporal', 'ensemble blend', 'reasoning full', 'reasoning plan cache', 'reasoning dropout', 'int8 bundle (demo-int8), Jacobi', 'encoder reuse (2 levels, 0.05 std), Jacobi', 'dual rate: reasoning every 3rd step, Jacobi'];
 // --quick (CI-style, ~1–2 min on 2 cores): 1 seed per family, 10 s episodes, greedy / default / dropout
 const wanted = arg('configs', quick ? 'greedy,default,dropout' : ALL.map((c) => c.key).join(',')).split(',');
 const configs = ALL.filter((c) => wanted.includes(c.key));
@@ -181,7 +185,7 @@ async function runEpisode(policy: Policy, cfg: Config, family: TaskFamily, seed:
   policy.reset();
   const runner = new SimClockRunner(policy, cfg.ensemble);
   loop.setPolicy(runner);
-  const settings: DecodeSettings = { speculative: cfg.speculative, relaxedR: cfg.relaxedR, planCache: cfg.planCache, reasoning: cfg.reasoning, jacobi: cfg.jacobi, encoderReuse: cfg.encoderReuse };
+  const settings: DecodeSettings = { speculative: cfg.speculative, relaxedR: cfg.relaxedR, planCache: cfg.planCache, reasoning: cfg.reasoning, jacobi: cfg.jacobi, encoderReuse: cfg.encoderReuse, reasoningEvery: cfg.reasoningEvery };
   const maxTicks = Math.round(maxSeconds * RATE);
   let success = false;
   let t = 0;

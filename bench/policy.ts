@@ -1,7 +1,7 @@
 /**
  * Policy benchmark: `npm run bench:policy -- --bundle DIR [--episodes 8] [--steps 8] [--threads 1] [--no-loop] [--loop-windows 12]
  *                    [--only table|loop|compare] [--placements nice19,idle,idle+cpu1,nice19+cpu1,idle+t2]
- *                    [--variant DIR] [--reuse PIXELS[:STATE]] [--seeds 3] [--decode jacobi|greedy|spec]`
+ *                    [--variant DIR] [--reuse PIXELS[:STATE]] [--reasoning-every N] [--seeds 3] [--decode jacobi|greedy|spec]`
  *
  * Runs every decoding configuration on the same observations (episodes of slowly drifting state
  * with a fixed instruction and scene, so the plan cache has something to reuse), in-process:
@@ -20,9 +20,14 @@
  * `--only compare`: a runtime variant against the reference on the same observations — held-out
  * simulator episodes (pick-and-place, seeds 1,000,000 + i) driven by the reference policy, every
  * observation decoded by both: `--variant DIR` (another bundle, e.g. models/bundles/demo-int8) and/or
- * `--reuse P[:S]` (settings.encoderReuse: pixel / state thresholds). Reports step time p50 of both
+ * `--reuse P[:S]` (settings.encoderReuse: pixel / state thresholds), `--reasoning-every N` (dual rate,
+ * settings.reasoningEvery). Reports step time p50 of both
  * (interleaved), answer-token agreement, action-token agreement, exact-answer rate, mean |Δaction|
  * in robot units, and for reuse the hit rate.
+ *
+ * `--only dump --out DIR`: the same episodes decoded greedily with full reasoning (no plan cache),
+ * written for models/quantize/early_exit.py: DIR/steps.json (prompt and generated ids per step) and
+ * DIR/inputs.f32 (each step's normalised encoder inputs, in the manifest's encoder input order).
  * Prints a table and, last, one JSON object.
  */
 import { openPolicy } from '../models/policies/open';
@@ -44,7 +49,7 @@ const threads = Number(arg('threads', '1'));
 const runLoop = !flag('no-loop');
 const loopWindows = Number(arg('loop-windows', '12'));
 const only = arg('only', '');
-if (!['', 'table', 'loop', 'compare'].includes(only)) throw new Error(`--only must be table, loop or compare, not ${only}`);
+if (!['', 'table', 'loop', 'compare', 'dump'].includes(only)) throw new Error(`--only must be table, loop, compare or dump, not ${only}`);
 const placements = arg('placements', 'nice19,idle,idle+cpu1,nice19+cpu1,idle+t2').split(',');
 const simSeeds = Number(arg('seeds', '3'));
 const decode = arg('decode', 'jacobi');
@@ -122,6 +127,7 @@ async function main(): Promise<void> {
     out.loop = loop;
   }
   if (only === 'compare') out.compare = await compare();
+  if (only === 'dump') out.dump = await dump(arg('out', '.data/steps'));
   console.log(JSON.stringify(out));
 }
 
@@ -368,6 +374,35 @@ async function tableEpisodes(): Promise<PolicyObservation[][]> {
   return out;
 }
 
+async function dump(dir: string): Promise<{ dir: string; steps: number }> {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { imageToChw, normaliseState } = await import('../models/policies/preprocess');
+  const { loadHfTokenizer } = await import('../models/tokenizers/instruction');
+  const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS] });
+  const m = policy.manifest;
+  if (m.policy.kind !== 'autoregressive' || m.policy.encoder === undefined) throw new Error('--only dump needs an autoregressive bundle with an encoder');
+  const enc = m.policy.encoder;
+  const tok = loadHfTokenizer(`${bundle}/${m.inputs.instruction!.tokenizer}`);
+  const steps: { prompt: number[]; generated: number[] }[] = [];
+  const floats: number[] = [];
+  const settings: DecodeSettings = { speculative: false, relaxedR: 0, planCache: false, reasoning: true };
+  await simRollout(policy, simSeeds, settings, async (obs, r) => {
+    const instr = tok.encode(obs.instruction).slice(0, m.inputs.instruction?.maxTokens ?? 64);
+    steps.push({ prompt: [m.tokens!.bos, ...instr, m.tokens!.reasoningBegin!], generated: r.tokens });
+    for (const name of enc.inputs) {
+      const cam = m.inputs.cameras.find((c) => c.input === name);
+      const data = cam !== undefined ? imageToChw(obs.images[cam.key], cam) : normaliseState(obs.state, m.inputs.state!);
+      for (const v of data) floats.push(v);
+    }
+  });
+  await policy.dispose();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/steps.json`, JSON.stringify({ bundle, encoderInputs: enc.inputs, steps }));
+  writeFileSync(`${dir}/inputs.f32`, Buffer.from(Float32Array.from(floats).buffer));
+  console.log(`wrote ${steps.length} steps to ${dir}`);
+  return { dir, steps: steps.length };
+}
+
 interface CompareRow {
   variant: string;
   steps: number;
@@ -389,7 +424,8 @@ interface CompareRow {
 async function compare(): Promise<CompareRow[]> {
   const variantDir = arg('variant', '');
   const reuseArg = arg('reuse', '');
-  if (variantDir === '' && reuseArg === '') throw new Error('--only compare needs --variant DIR and/or --reuse PIXELS[:STATE]');
+  const every = Number(arg('reasoning-every', '1'));
+  if (variantDir === '' && reuseArg === '' && every <= 1) throw new Error('--only compare needs --variant DIR, --reuse PIXELS[:STATE] and/or --reasoning-every N');
   const [px, st] = reuseArg.split(':');
   const reuse = reuseArg === '' ? undefined : { pixel: Number(px), ...(st !== undefined ? { state: Number(st) } : {}) };
   const opts = { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: threads } };
@@ -401,6 +437,7 @@ async function compare(): Promise<CompareRow[]> {
   if (variantDir !== '') variants.push({ name: variantDir, policy: await openPolicy(variantDir, opts), settings: SIM_SETTINGS });
   if (reuse !== undefined) variants.push({ name: `encoder reuse ${reuseArg}`, policy: await openPolicy(bundle, opts), settings: { ...SIM_SETTINGS, encoderReuse: reuse } });
   if (variantDir !== '' && reuse !== undefined) variants.push({ name: `${variantDir} + encoder reuse ${reuseArg}`, policy: await openPolicy(variantDir, opts), settings: { ...SIM_SETTINGS, encoderReuse: reuse } });
+  if (every > 1) variants.push({ name: `dual rate: reasoning every ${every}`, policy: await openPolicy(bundle, opts), settings: { ...SIM_SETTINGS, reasoningEvery: every } });
   const acc = variants.map(() => ({ v: [] as number[], vEnc: [] as number[], tokEq: 0, tokN: 0, actEq: 0, actN: 0, exact: 0, n: 0, diffs: [] as number[], valid: 0, reused: 0 }));
   const isAct = (id: number): boolean => id >= (ref.manifest.action.tokenizer as { firstTokenId: number }).firstTokenId;
   let lastSeed = -1;

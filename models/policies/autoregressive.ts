@@ -45,6 +45,8 @@ export class AutoregressivePolicy implements Policy {
   private previous: { instruction: string; answer: number[] } | undefined;
   /** The last encoder run: its inputs (camera CHW, normalised state), outputs and how often reused since. */
   private encoded: { images: Float32Array[]; state: Float32Array; outputs: Record<string, FeedTensor>; uses: number } | undefined;
+  /** Dual rate: steps since the reasoning was last decoded in full. */
+  private reasoningAge = 0;
 
   constructor(private readonly p: AutoregressiveParts) {
     this.manifest = p.manifest;
@@ -124,7 +126,7 @@ export class AutoregressivePolicy implements Policy {
     const H = m.action.chunk;
     const D = m.action.joints.length;
     const t0 = now();
-    const { feeds, scene, reused } = await this.encode(obs, settings.encoderReuse);
+    const { feeds, scene, reused: encoderReused } = await this.encode(obs, settings.encoderReuse);
     const feedFor = (lm: OnnxCausalLM): void => lm.setStaticInputs(feeds);
     feedFor(this.p.target);
     if (this.p.draft !== undefined) feedFor(this.p.draft);
@@ -132,8 +134,9 @@ export class AutoregressivePolicy implements Policy {
 
     const instr = this.p.instruction.encode(obs.instruction).slice(0, m.inputs.instruction?.maxTokens ?? 64);
     const reasoning = settings.reasoning && this.spec.reasoning !== undefined && tokens.reasoningBegin !== undefined;
-    const cached = reasoning && settings.planCache ? this.planCache.lookup(obs.instruction, scene) : undefined;
-    const answerPrefix = reasoning ? cached ?? [tokens.reasoningBegin!] : [tokens.actionBegin];
+    const reused = reasoning ? this.reasoningToReuse(obs.instruction, settings.reasoningEvery ?? 1) : undefined;
+    const cached = reasoning && reused === undefined && settings.planCache ? this.planCache.lookup(obs.instruction, scene) : undefined;
+    const answerPrefix = reasoning ? reused ?? cached ?? [tokens.reasoningBegin!] : [tokens.actionBegin];
     const prompt = [tokens.bos, ...instr, ...answerPrefix];
     const parser = new EcotParser({
       fieldMarkers: tokens.fields,
@@ -144,7 +147,7 @@ export class AutoregressivePolicy implements Policy {
       decode: (ids) => this.p.instruction.decode(ids),
     });
     parser.push(answerPrefix);
-    if (cached !== undefined) onFields?.(parser.fields());
+    if (cached !== undefined || reused !== undefined) onFields?.(parser.fields());
 
     this.p.target.reset();
     this.p.draft?.reset();
@@ -174,7 +177,7 @@ export class AutoregressivePolicy implements Policy {
     const acts = this.p.actions;
     const isAction = (id: number): boolean => acts.isActionToken(id);
     const stopping: StoppingCriterion[] = [stopOnTokens([tokens.eos, tokens.actionEnd])];
-    if (m.action.tokenizer?.kind === 'uniform_bins') stopping.push(stopAfterActions(tokens.actionBegin, H * D, isAction));
+    if (m.action.tokenizer?.kind === 'uniform_bins') stopping.push(stopAfterActions(tokens.actionBegin, H * D, isAction, answerPrefix.includes(tokens.actionBegin)));
     const maxNewTokens = Math.max(1, Math.min(this.spec.maxNewTokens, this.spec.target.maxPositions - prompt.length));
     const constraint = answerGrammar(
       {
@@ -233,7 +236,7 @@ export class AutoregressivePolicy implements Policy {
     }
     if (valid) chunk = absoluteChunk(chunk, m.action, m.inputs.state, obs.state);
     this.previous = { instruction: obs.instruction, answer };
-    if (reasoning && cached === undefined) {
+    if (reasoning && reused === undefined && cached === undefined) {
       const plan = parser.planTokens();
       if (plan !== undefined && plan.length > 1) this.planCache.store(obs.instruction, scene, plan);
     }
@@ -260,9 +263,26 @@ export class AutoregressivePolicy implements Policy {
         acceptLength: gen.acceptLengths.length === 0 ? 0 : accepted / gen.acceptLengths.length,
         maxAcceptedDistance: gen.maxAcceptedDistance,
         cacheHit: cached !== undefined,
-        encoderReused: reused,
+        encoderReused,
+        reasoningReused: reused !== undefined,
       },
     };
+  }
+
+  /**
+   * Dual rate: the previous answer's reasoning through the action marker, while it is younger than
+   * `every` steps and was made for this instruction; undefined when this step must reason in full.
+   */
+  private reasoningToReuse(instruction: string, every: number): number[] | undefined {
+    const prev = this.previous;
+    const at = prev?.answer.indexOf(this.manifest.tokens!.actionBegin) ?? -1;
+    const ok = every > 1 && prev !== undefined && prev.instruction === instruction && at > 0 && this.reasoningAge + 1 < every;
+    if (!ok) {
+      this.reasoningAge = 0;
+      return undefined;
+    }
+    this.reasoningAge++;
+    return prev.answer.slice(0, at + 1);
   }
 
   /** The previous answer past this step's answer prefix, when it was made for the same instruction. */
@@ -278,6 +298,7 @@ export class AutoregressivePolicy implements Policy {
     this.planCache.clear();
     this.previous = undefined;
     this.encoded = undefined;
+    this.reasoningAge = 0;
   }
 
   async dispose(): Promise<void> {

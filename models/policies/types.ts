@@ -30,6 +30,12 @@ export interface DecodeSettings {
    * in a row (default 4). Absent: the encoder runs every step.
    */
   encoderReuse?: { pixel: number; state?: number; maxUses?: number };
+  /**
+   * Dual rate: the full reasoning (every field, through the action marker) is decoded on one step
+   * in `reasoningEvery`; the steps between prefill the last decoded reasoning and decode only the
+   * actions (same instruction). 1 or absent: every step reasons (with the plan cache if on).
+   */
+  reasoningEvery?: number;
 }
 
 export interface StepStats {
@@ -53,6 +59,8 @@ export interface StepStats {
   cacheHit: boolean;
   /** The encoder's output was reused from an earlier step (settings.encoderReuse). */
   encoderReused?: boolean;
+  /** The whole reasoning was prefilled from an earlier step (settings.reasoningEvery). */
+  reasoningReused?: boolean;
 }
 
 export interface InferResult {
