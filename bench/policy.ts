@@ -25,8 +25,9 @@
  * (interleaved), answer-token agreement, action-token agreement, exact-answer rate, mean |Δaction|
  * in robot units, and for reuse the hit rate.
  *
- * `--only dump --out DIR`: the same episodes decoded greedily with full reasoning (no plan cache),
- * written for models/quantize/early_exit.py: DIR/steps.json (prompt and generated ids per step) and
+ * `--only dump --out DIR [--first-seed 10000]`: episodes of training-range seeds (families in turn)
+ * decoded greedily with full reasoning (no plan cache), written for models/quantize/early_exit.py and
+ * quantize_bundle.py --static: DIR/steps.json (prompt and generated ids per step) and
  * DIR/inputs.f32 (each step's normalised encoder inputs, in the manifest's encoder input order).
  * Prints a table and, last, one JSON object.
  */
@@ -36,7 +37,7 @@ import { PolicyProcess } from '../models/runtime/PolicyProcess';
 import type { DecodeSettings, InferResult } from '../models/policies/types';
 import type { PolicyObservation } from '../models/policies/preprocess';
 import { mulberry32 } from '../drivers/sim/rng';
-import { SimCamera, SimWorld, SO101_JOINTS } from '../drivers/sim';
+import { SimCamera, SimWorld, SO101_JOINTS, TASK_FAMILIES, type TaskFamily } from '../drivers/sim';
 import type { Policy } from '../models/policies/types';
 import type { RgbFrame } from '../models/policies/preprocess';
 import type { SchedClass } from '../models/runtime/placement';
@@ -325,10 +326,17 @@ async function usesSim(): Promise<boolean> {
  * from the next tick, refill when half the queue is left, as bench/step-profile.ts); `onStep` sees
  * every observation the policy decoded and its result.
  */
-async function simRollout(policy: Policy, seeds: number, settings: DecodeSettings, onStep: (obs: PolicyObservation, r: InferResult, seed: number) => Promise<void>): Promise<void> {
+async function simRollout(
+  policy: Policy,
+  seeds: number,
+  settings: DecodeSettings,
+  onStep: (obs: PolicyObservation, r: InferResult, seed: number) => Promise<void>,
+  seed0 = 1_000_000,
+  families: readonly TaskFamily[] = ['pick_place'],
+): Promise<void> {
   const H = policy.manifest.action.chunk;
   for (let s = 0; s < seeds; s++) {
-    const world = new SimWorld({ seed: 1_000_000 + s, family: 'pick_place' });
+    const world = new SimWorld({ seed: seed0 + s, family: families[s % families.length]! });
     const cams = policy.manifest.inputs.cameras.map((c) => new SimCamera(world, c.key as 'front' | 'wrist', { width: 320, height: 240, fps: 30 }, () => world.timeMs));
     for (const c of cams) await c.connect();
     policy.reset();
@@ -386,6 +394,8 @@ async function dump(dir: string): Promise<{ dir: string; steps: number }> {
   const steps: { prompt: number[]; generated: number[] }[] = [];
   const floats: number[] = [];
   const settings: DecodeSettings = { speculative: false, relaxedR: 0, planCache: false, reasoning: true };
+  // calibration / diagnosis data: seeds of the generated training range (models/train/README.md), all families
+  const seed0 = Number(arg('first-seed', '10000'));
   await simRollout(policy, simSeeds, settings, async (obs, r) => {
     const instr = tok.encode(obs.instruction).slice(0, m.inputs.instruction?.maxTokens ?? 64);
     steps.push({ prompt: [m.tokens!.bos, ...instr, m.tokens!.reasoningBegin!], generated: r.tokens });
@@ -394,7 +404,7 @@ async function dump(dir: string): Promise<{ dir: string; steps: number }> {
       const data = cam !== undefined ? imageToChw(obs.images[cam.key], cam) : normaliseState(obs.state, m.inputs.state!);
       for (const v of data) floats.push(v);
     }
-  });
+  }, seed0, TASK_FAMILIES);
   await policy.dispose();
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/steps.json`, JSON.stringify({ bundle, encoderInputs: enc.inputs, steps }));
@@ -408,16 +418,21 @@ interface CompareRow {
   steps: number;
   refStepP50Ms: number;
   variantStepP50Ms: number;
+  refStepMeanMs: number;
+  variantStepMeanMs: number;
   speedup: number;
   refEncoderP50Ms: number;
   variantEncoderP50Ms: number;
-  /** Generated answer tokens equal at the same position, over the reference's length. */
+  /** Generated answer tokens equal at the same position, over the reference's length (NaN: the variant prefilled reasoning). */
   tokenAgreement: number;
+  /** Action tokens equal at the same position of the chunk. */
   actionTokenAgreement: number;
-  exactAnswerRate: number;
+  /** Steps whose action tokens are all equal. */
+  exactActionRate: number;
   /** Mean |Δ| between the chunks, robot units (degrees / gripper %), steps where both are valid. */
   actionDiff: number;
   variantValidRate: number;
+  targetCallsPerStep: number;
   reuseHitRate: number;
 }
 
@@ -438,8 +453,10 @@ async function compare(): Promise<CompareRow[]> {
   if (reuse !== undefined) variants.push({ name: `encoder reuse ${reuseArg}`, policy: await openPolicy(bundle, opts), settings: { ...SIM_SETTINGS, encoderReuse: reuse } });
   if (variantDir !== '' && reuse !== undefined) variants.push({ name: `${variantDir} + encoder reuse ${reuseArg}`, policy: await openPolicy(variantDir, opts), settings: { ...SIM_SETTINGS, encoderReuse: reuse } });
   if (every > 1) variants.push({ name: `dual rate: reasoning every ${every}`, policy: await openPolicy(bundle, opts), settings: { ...SIM_SETTINGS, reasoningEvery: every } });
-  const acc = variants.map(() => ({ v: [] as number[], vEnc: [] as number[], tokEq: 0, tokN: 0, actEq: 0, actN: 0, exact: 0, n: 0, diffs: [] as number[], valid: 0, reused: 0 }));
+  const acc = variants.map(() => ({ v: [] as number[], vEnc: [] as number[], tokEq: 0, tokN: 0, actEq: 0, actN: 0, exact: 0, n: 0, diffs: [] as number[], valid: 0, reused: 0, calls: [] as number[] }));
   const isAct = (id: number): boolean => id >= (ref.manifest.action.tokenizer as { firstTokenId: number }).firstTokenId;
+  const actionBegin = ref.manifest.tokens!.actionBegin;
+  const actionsOf = (ts: readonly number[]): number[] => ts.slice(ts.lastIndexOf(actionBegin) + 1).filter(isAct);
   let lastSeed = -1;
   let stepNo = 0;
   await simRollout(ref, simSeeds, SIM_SETTINGS, async (obs, r, seed) => {
@@ -456,19 +473,24 @@ async function compare(): Promise<CompareRow[]> {
       const rv = await v.policy.infer(obs, v.settings);
       a.v.push(rv.stats.totalMs);
       a.vEnc.push(rv.stats.encoderMs);
+      a.calls.push(rv.stats.targetCalls);
       a.n++;
       if (rv.valid) a.valid++;
       if (rv.stats.encoderReused === true) a.reused++;
-      for (let k = 0; k < r.tokens.length; k++) {
-        const eq = rv.tokens[k] === r.tokens[k];
-        a.tokN++;
-        if (eq) a.tokEq++;
-        if (isAct(r.tokens[k]!)) {
-          a.actN++;
-          if (eq) a.actEq++;
-        }
+      // actions: the generated tokens after the last action marker (all of them when the marker was prefilled)
+      const ra = actionsOf(r.tokens);
+      const va = actionsOf(rv.tokens);
+      for (let k = 0; k < ra.length; k++) {
+        a.actN++;
+        if (va[k] === ra[k]) a.actEq++;
       }
-      if (rv.tokens.length === r.tokens.length && rv.tokens.every((t, k) => t === r.tokens[k])) a.exact++;
+      // whole answers position by position; not comparable when the variant prefilled its reasoning (dual rate)
+      if (rv.stats.reasoningReused === true) a.tokN = NaN;
+      for (let k = 0; k < r.tokens.length; k++) {
+        a.tokN++;
+        if (rv.tokens[k] === r.tokens[k]) a.tokEq++;
+      }
+      if (ra.length === va.length && ra.every((t, k) => t === va[k])) a.exact++;
       if (r.valid && rv.valid) r.chunk.forEach((row, t) => row.forEach((x, d) => a.diffs.push(Math.abs(x - rv.chunk[t]![d]!))));
     }
   });
@@ -482,31 +504,36 @@ async function compare(): Promise<CompareRow[]> {
       steps: a.n,
       refStepP50Ms: q(base.v, 0.5),
       variantStepP50Ms: q(a.v, 0.5),
+      refStepMeanMs: mean(base.v),
+      variantStepMeanMs: mean(a.v),
       speedup: q(base.v, 0.5) / q(a.v, 0.5),
       refEncoderP50Ms: q(base.vEnc, 0.5),
       variantEncoderP50Ms: q(a.vEnc, 0.5),
       tokenAgreement: a.tokEq / Math.max(1, a.tokN),
       actionTokenAgreement: a.actEq / Math.max(1, a.actN),
-      exactAnswerRate: a.exact / Math.max(1, a.n),
+      exactActionRate: a.exact / Math.max(1, a.n),
       actionDiff: mean(a.diffs),
       variantValidRate: a.valid / Math.max(1, a.n),
+      targetCallsPerStep: mean(a.calls),
       reuseHitRate: a.reused / Math.max(1, a.n),
     };
   });
   console.log(`compare against ${bundle} (decode ${decode}, plan cache, intraOp ${threads}), ${simSeeds} held-out pick-and-place episodes driven by the reference; every observation decoded by each in rotating order; token agreement against the driving reference's answer`);
-  const head = ['variant', 'steps', 'ref p50 ms', 'variant p50 ms', 'speed-up', 'enc ms ref/var', 'token agree', 'action-token agree', 'exact answer', '|Δa|', 'valid', 'reuse hits'];
+  const head = ['variant', 'steps', 'ref p50 ms', 'variant p50 ms', 'ref/var mean ms', 'speed-up', 'enc ms ref/var', 'token agree', 'action-token agree', 'chunk exact', '|Δa|', 'valid', 'target calls', 'reuse hits'];
   const lines = rows.map((r) => [
     r.variant,
     String(r.steps),
     r.refStepP50Ms.toFixed(1),
     r.variantStepP50Ms.toFixed(1),
+    `${r.refStepMeanMs.toFixed(1)}/${r.variantStepMeanMs.toFixed(1)}`,
     `${r.speedup.toFixed(2)}×`,
     `${r.refEncoderP50Ms.toFixed(2)}/${r.variantEncoderP50Ms.toFixed(2)}`,
-    r.tokenAgreement.toFixed(3),
+    Number.isNaN(r.tokenAgreement) ? '—' : r.tokenAgreement.toFixed(3),
     r.actionTokenAgreement.toFixed(3),
-    r.exactAnswerRate.toFixed(2),
+    r.exactActionRate.toFixed(2),
     r.actionDiff.toFixed(3),
     r.variantValidRate.toFixed(2),
+    r.targetCallsPerStep.toFixed(1),
     r.reuseHitRate.toFixed(2),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
