@@ -114,6 +114,9 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
             env: process.versions.electron !== undefined ? { ...env, ELECTRON_RUN_AS_NODE: '1' } : env,
           });
+    // errors of the child handle (it could not be started; a send after it died) surface as the
+    // load error below or as its 'exit' (PolicyCrashedError); without a listener they would throw
+    child.on('error', () => undefined);
     try {
       if (child.pid !== undefined) setPriority(child.pid, opts.niceness ?? 19);
     } catch (e) {
@@ -135,12 +138,19 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
         cleanup();
         reject(new PolicyCrashedError(code, signal));
       };
+      const onError = (e: Error): void => {
+        // the program could not be started (e.g. chrt or node vanished after the probe)
+        cleanup();
+        reject(new PolicyLoadError(`policy process could not start (${[plan.command, ...plan.args].join(' ')}): ${e.message}`, []));
+      };
       const cleanup = (): void => {
         child.off('message', onMsg);
         child.off('exit', onExit);
+        child.off('error', onError);
       };
       child.on('message', onMsg);
       child.on('exit', onExit);
+      child.on('error', onError);
       const load: ToChild = {
         type: 'load',
         dir,
@@ -149,7 +159,7 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
         draftSession: opts.draftSession,
         planCacheThreshold: opts.planCacheThreshold,
       };
-      child.send(load);
+      if (child.pid !== undefined) child.send(load);
     });
     return new PolicyProcess(child, manifest, plan.effective);
   }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { PlacementError, planLaunch, probeTools, type Tools } from '../../models/runtime/placement';
-import { PolicyProcess } from '../../models/runtime/PolicyProcess';
+import { PolicyLoadError, PolicyProcess } from '../../models/runtime/PolicyProcess';
 import { rng } from './fakeLM';
 import { randomObservation } from './observations';
 
@@ -98,4 +98,15 @@ test('without chrt the child still runs, at nice 19, and the log says so', async
   } finally {
     await proc.dispose();
   }
+});
+
+test('a launcher that cannot be started is a typed load error naming the command', async () => {
+  await assert.rejects(
+    PolicyProcess.start(FIXTURE, { tools: { platform: 'linux', cpuCount: 2, chrt: '/nonexistent/chrt' }, log: () => undefined }),
+    (e: unknown) => {
+      assert.ok(e instanceof PolicyLoadError);
+      assert.match(e.message, /could not start \(\/nonexistent\/chrt --idle 0 /);
+      return true;
+    },
+  );
 });
