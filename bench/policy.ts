@@ -11,8 +11,8 @@
  * calls, cache hits, and how far each configuration's actions are from greedy's. Then measures a
  * 200 Hz loop's lateness p99 with the policy idle vs running in the low-priority child process,
  * for each child placement of --placements (`+`-joined: `idle` = SCHED_IDLE via chrt, `nice19` /
- * `nice0` = SCHED_OTHER at that niceness, `cpuN` = pinned to CPU N via taskset, `tN` = N intra-op
- * threads): one child per placement, 1 s windows rotating idle, A busy, idle, B busy, … so load
+ * `nice0` = SCHED_OTHER at that niceness, `cpuN` = pinned to CPU N via taskset, none = unpinned, `tN` = N
+ * intra-op threads, `default` = the runtime's default: nice 19 pinned to the last CPU): one child per placement, 1 s windows rotating idle, A busy, idle, B busy, … so load
  * from other processes hits all alike; the idle windows are the same-run baseline.
  * Observations: the fixture-style synthetic episodes, or (bundles with a wrist camera) frames of
  * held-out simulator episodes driven by the bundle itself.
@@ -51,7 +51,7 @@ const runLoop = !flag('no-loop');
 const loopWindows = Number(arg('loop-windows', '12'));
 const only = arg('only', '');
 if (!['', 'table', 'loop', 'compare', 'dump'].includes(only)) throw new Error(`--only must be table, loop, compare or dump, not ${only}`);
-const placements = arg('placements', 'nice19,idle,idle+cpu1,nice19+cpu1,idle+t2').split(',');
+const placements = arg('placements', 'default,nice19,idle,idle+cpu1,nice19+cpu1,idle+t2').split(',');
 const simSeeds = Number(arg('seeds', '3'));
 const decode = arg('decode', 'jacobi');
 if (!['spec', 'greedy', 'jacobi'].includes(decode)) throw new Error(`--decode must be spec, greedy or jacobi, not ${decode}`);
@@ -220,19 +220,20 @@ interface Placement {
   name: string;
   sched: SchedClass;
   niceness: number;
-  cpus?: number[];
+  cpus?: number[] | 'any';
   threads: number;
 }
 
 function parsePlacement(spec: string): Placement {
-  const p: Placement = { name: spec, sched: 'normal', niceness: 19, threads };
+  const p: Placement = { name: spec, sched: 'normal', niceness: 19, threads, cpus: 'any' };
   for (const part of spec.split('+')) {
     let m: RegExpMatchArray | null;
-    if (part === 'idle') p.sched = 'idle';
+    if (part === 'default') p.cpus = undefined; // the runtime's default placement (PolicyProcess)
+    else if (part === 'idle') p.sched = 'idle';
     else if ((m = /^nice(\d+)$/.exec(part)) !== null) p.niceness = Number(m[1]);
     else if ((m = /^cpu([\d.]+)$/.exec(part)) !== null) p.cpus = m[1]!.split('.').map(Number);
     else if ((m = /^t(\d+)$/.exec(part)) !== null) p.threads = Number(m[1]);
-    else throw new Error(`--placements: "${part}" in "${spec}" is not idle, niceN, cpuN[.M] or tN`);
+    else throw new Error(`--placements: "${part}" in "${spec}" is not default, idle, niceN, cpuN[.M] or tN`);
   }
   return p;
 }
@@ -256,6 +257,7 @@ async function loopLateness(obs: PolicyObservation[]): Promise<{ idleP50Ms: numb
   const specs = placements.map(parsePlacement);
   const procs: PolicyProcess[] = [];
   for (const p of specs) {
+    // no cpuN: explicitly unpinned ('any'), not the runtime's default affinity
     procs.push(await PolicyProcess.start(bundle, { session: { intraOpNumThreads: p.threads }, sched: p.sched, niceness: p.niceness, cpus: p.cpus }));
   }
   let active = -1;

@@ -1,10 +1,10 @@
 /**
- * Main-side handle on the inference child process. The child is started with tsx at the lowest
- * CPU class the machine offers: on Linux SCHED_IDLE (through `chrt --idle 0`, see placement.ts),
- * elsewhere — or when chrt is missing, which is logged — niceness 19 (os.setPriority); optionally
- * pinned to CPUs (`taskset -c`). On 2 cores a low-priority child kept a 200 Hz loop at 0.5–0.8 ms
- * p99, where a worker thread with 2 intra-op threads gave 3–7 ms (shared/specs/limits.md); what
- * SCHED_IDLE, affinity and thread count each do is measured by bench/policy.ts (models/README.md).
+ * Main-side handle on the inference child process. The child is started with tsx at niceness 19
+ * (os.setPriority) and, on Linux with 2+ CPUs, pinned to the last CPU(s) through `taskset -c`
+ * (placement.ts; taskset missing or another platform is logged, never silent); SCHED_IDLE through
+ * `chrt --idle 0` on request. On 2 cores a low-priority child kept a 200 Hz loop at 0.5–0.8 ms
+ * p99, where a worker thread with 2 intra-op threads gave 3–7 ms (shared/specs/limits.md); pinned,
+ * 0.003–0.37 ms against 3.2 ms unpinned (bench/policy.ts --only loop; models/README.md).
  * In Electron the same child.ts can run under utilityProcess.
  *
  * One inference at a time: `infer` calls queue. A crash of the child rejects what is pending with
@@ -54,10 +54,10 @@ export interface PolicyProcessOptions {
   planCacheThreshold?: number;
   /** Niceness for the child (0..19); default 19 (what limits.md measured). */
   niceness?: number;
-  /** CPU class of the child: 'idle' (SCHED_IDLE, default on Linux) or 'normal' (SCHED_OTHER at `niceness`). */
+  /** CPU class of the child: 'normal' (SCHED_OTHER at `niceness`, default) or 'idle' (SCHED_IDLE). */
   sched?: ChildPlacement['sched'];
-  /** CPUs the child may run on (taskset -c); default any. */
-  cpus?: readonly number[];
+  /** CPUs the child may run on (taskset -c); default: the last intraOp CPUs on Linux with 2+ CPUs (placement.ts); 'any': none. */
+  cpus?: ChildPlacement['cpus'];
   /** Where placement notes go (a tool missing, an unsupported platform); default console.warn. */
   log?: (message: string) => void;
   /** Tools found on this machine (tests inject; default probed once). */
@@ -101,7 +101,7 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
     // From source (tsx) the child is child.ts; a bundled build (Electron) passes its built entry.
     const childPath = opts.childEntry?.path ?? fileURLToPath(new URL('./child.ts', import.meta.url));
     const execArgv = opts.childEntry?.execArgv ?? ['--import', 'tsx'];
-    const plan = planLaunch(process.execPath, [...execArgv, childPath], { sched: opts.sched, cpus: opts.cpus, niceness: opts.niceness }, opts.tools ?? probeTools());
+    const plan = planLaunch(process.execPath, [...execArgv, childPath], { sched: opts.sched, cpus: opts.cpus, niceness: opts.niceness }, opts.tools ?? probeTools(), opts.session?.intraOpNumThreads ?? 1);
     const log = opts.log ?? ((m: string) => console.warn(`[policy] ${m}`));
     for (const n of plan.notes) log(n);
     const env = { ...process.env, ...opts.env };
