@@ -7,7 +7,9 @@
  *                                                      parallel over configurations or families)
  *
  * Defaults: bundle models/bundles/demo, 100 seeds per family, 15 s episodes, all configurations
- * (keys greedy, default, r4, r9, jacobi, ens-off, ens-blend, full, dropout). --quick: 1 seed per family,
+ * (keys greedy, default, r4, r9, jacobi, ens-off, ens-blend, full, dropout, int8, reuse, dual; int8 = the Jacobi
+ * row on models/bundles/demo-int8, reuse = the Jacobi row with settings.encoderReuse, dual = the Jacobi row
+ * with settings.reasoningEvery 3). --quick: 1 seed per family,
  * 10 s, greedy / default / dropout (about 1–2 minutes on the 2-core machine).
  *
  * Success rate on held-out seeds per task family (seeds 1,000,000 + i, disjoint from the training
@@ -71,6 +73,12 @@ interface Config {
   planCache: boolean;
   reasoning: boolean;
   jacobi: boolean;
+  /** Another bundle for this row (a runtime variant of the same model, e.g. its int8 quantisation). */
+  bundle?: string;
+  /** settings.encoderReuse for this row. */
+  encoderReuse?: DecodeSettings['encoderReuse'];
+  /** settings.reasoningEvery (dual rate) for this row. */
+  reasoningEvery?: number;
 }
 const base = { speculative: true, relaxedR: 0, ensemble: 'temporal' as MergeMode, planCache: true, reasoning: true, jacobi: false };
 const ALL: Config[] = [
@@ -83,8 +91,12 @@ const ALL: Config[] = [
   { key: 'ens-blend', rows: ['ensemble blend'], ...base, ensemble: 'blend' },
   { key: 'full', rows: ['reasoning full'], ...base, planCache: false },
   { key: 'dropout', rows: ['reasoning dropout'], ...base, reasoning: false },
+  // runtime variants of the console's default (the Jacobi row), models/README.md "Runtime variants"
+  { key: 'int8', rows: ['int8 bundle (demo-int8), Jacobi'], ...base, jacobi: true, bundle: 'models/bundles/demo-int8' },
+  { key: 'reuse', rows: ['encoder reuse (2 levels, 0.05 std), Jacobi'], ...base, jacobi: true, encoderReuse: { pixel: 2, state: 0.05 } },
+  { key: 'dual', rows: ['dual rate: reasoning every 3rd step, Jacobi'], ...base, jacobi: true, reasoningEvery: 3 },
 ];
-const ROW_ORDER = ['greedy', 'speculative strict', 'speculative relaxed r=4', 'speculative relaxed r=9', 'parallel (Jacobi) strict', 'ensemble off', 'ensemble temporal', 'ensemble blend', 'reasoning full', 'reasoning plan cache', 'reasoning dropout'];
+const ROW_ORDER = ['greedy', 'speculative strict', 'speculative relaxed r=4', 'speculative relaxed r=9', 'parallel (Jacobi) strict', 'ensemble off', 'ensemble temporal', 'ensemble blend', 'reasoning full', 'reasoning plan cache', 'reasoning dropout', 'int8 bundle (demo-int8), Jacobi', 'encoder reuse (2 levels, 0.05 std), Jacobi', 'dual rate: reasoning every 3rd step, Jacobi'];
 // --quick (CI-style, ~1–2 min on 2 cores): 1 seed per family, 10 s episodes, greedy / default / dropout
 const wanted = arg('configs', quick ? 'greedy,default,dropout' : ALL.map((c) => c.key).join(',')).split(',');
 const configs = ALL.filter((c) => wanted.includes(c.key));
@@ -174,7 +186,7 @@ async function runEpisode(policy: Policy, cfg: Config, family: TaskFamily, seed:
   policy.reset();
   const runner = new SimClockRunner(policy, cfg.ensemble);
   loop.setPolicy(runner);
-  const settings: DecodeSettings = { speculative: cfg.speculative, relaxedR: cfg.relaxedR, planCache: cfg.planCache, reasoning: cfg.reasoning, jacobi: cfg.jacobi };
+  const settings: DecodeSettings = { speculative: cfg.speculative, relaxedR: cfg.relaxedR, planCache: cfg.planCache, reasoning: cfg.reasoning, jacobi: cfg.jacobi, encoderReuse: cfg.encoderReuse, reasoningEvery: cfg.reasoningEvery };
   const maxTicks = Math.round(maxSeconds * RATE);
   let success = false;
   let t = 0;
@@ -312,17 +324,19 @@ async function main(): Promise<void> {
     saved = { bundle, name: m.name, maxSeconds, zeroLatency, runs: [] };
     console.log(`bundle ${bundle} (${m.name}); ${families.join('/')} × ${seedsPerFamily} held-out seeds from ${EVAL_SEED0}; ${RATE} Hz simulated clock, chunks land after the measured latency; max ${maxSeconds} s per episode`);
     for (const cfg of configs) {
+      const rowPolicy = cfg.bundle === undefined ? policy : await openPolicy(cfg.bundle, { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: 1 } });
       const t0 = performance.now();
       const run: Run = { key: cfg.key, eps: [], samples: [], wallS: 0 };
       saved.runs.push(run);
       for (let i = firstSeed; i < firstSeed + seedsPerFamily; i++) {
         for (const family of families) {
-          run.eps.push(await runEpisode(policy, cfg, family, EVAL_SEED0 + i, run.samples));
+          run.eps.push(await runEpisode(rowPolicy, cfg, family, EVAL_SEED0 + i, run.samples));
           run.wallS = (performance.now() - t0) / 1000;
           // saved after every episode: a run stopped by a time limit keeps what it finished
           if (save !== '') writeFileSync(save, JSON.stringify(saved));
         }
       }
+      if (rowPolicy !== policy) await rowPolicy.dispose();
       const row = summarise(cfg, run, families);
       console.error(`[${cfg.key}] valid ${row.validRate.toFixed(2)}, ${run.eps.length} episodes, success ${(row.successAll * 100).toFixed(1)} %, p50 ${row.stepP50Ms.toFixed(1)} ms, ${row.wallS.toFixed(0)} s`);
     }

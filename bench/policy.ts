@@ -1,5 +1,7 @@
 /**
- * Policy benchmark: `npm run bench:policy -- --bundle DIR [--episodes 8] [--steps 8] [--threads 1] [--no-loop] [--loop-windows 12]`
+ * Policy benchmark: `npm run bench:policy -- --bundle DIR [--episodes 8] [--steps 8] [--threads 1] [--no-loop] [--loop-windows 12]
+ *                    [--only table|loop|compare] [--placements nice19,idle,idle+cpu1,nice19+cpu1,idle+t2]
+ *                    [--variant DIR] [--reuse PIXELS[:STATE]] [--reasoning-every N] [--seeds 3] [--decode jacobi|greedy|spec]`
  *
  * Runs every decoding configuration on the same observations (episodes of slowly drifting state
  * with a fixed instruction and scene, so the plan cache has something to reuse), in-process:
@@ -7,7 +9,26 @@
  * answer, the first step of an episode by the draft), plan cache on/off, reasoning dropout. Reports
  * prefill ms, per-token ms, tokens/s, policy-step latency p50/p99, acceptance length, target
  * calls, cache hits, and how far each configuration's actions are from greedy's. Then measures a
- * 200 Hz loop's lateness p99 with the policy idle vs running in the low-priority child process.
+ * 200 Hz loop's lateness p99 with the policy idle vs running in the low-priority child process,
+ * for each child placement of --placements (`+`-joined: `idle` = SCHED_IDLE via chrt, `nice19` /
+ * `nice0` = SCHED_OTHER at that niceness, `cpuN` = pinned to CPU N via taskset, none = unpinned, `tN` = N
+ * intra-op threads, `default` = the runtime's default: nice 19 pinned to the last CPU): one child per placement, 1 s windows rotating idle, A busy, idle, B busy, … so load
+ * from other processes hits all alike; the idle windows are the same-run baseline.
+ * Observations: the fixture-style synthetic episodes, or (bundles with a wrist camera) frames of
+ * held-out simulator episodes driven by the bundle itself.
+ *
+ * `--only compare`: a runtime variant against the reference on the same observations — held-out
+ * simulator episodes (pick-and-place, seeds 1,000,000 + i) driven by the reference policy, every
+ * observation decoded by both: `--variant DIR` (another bundle, e.g. models/bundles/demo-int8) and/or
+ * `--reuse P[:S]` (settings.encoderReuse: pixel / state thresholds), `--reasoning-every N` (dual rate,
+ * settings.reasoningEvery). Reports step time p50 of both
+ * (interleaved), answer-token agreement, action-token agreement, exact-answer rate, mean |Δaction|
+ * in robot units, and for reuse the hit rate.
+ *
+ * `--only dump --out DIR [--first-seed 10000]`: episodes of training-range seeds (families in turn)
+ * decoded greedily with full reasoning (no plan cache), written for models/quantize/early_exit.py and
+ * quantize_bundle.py --static: DIR/steps.json (prompt and generated ids per step) and
+ * DIR/inputs.f32 (each step's normalised encoder inputs, in the manifest's encoder input order).
  * Prints a table and, last, one JSON object.
  */
 import { openPolicy } from '../models/policies/open';
@@ -16,6 +37,10 @@ import { PolicyProcess } from '../models/runtime/PolicyProcess';
 import type { DecodeSettings, InferResult } from '../models/policies/types';
 import type { PolicyObservation } from '../models/policies/preprocess';
 import { mulberry32 } from '../drivers/sim/rng';
+import { SimCamera, SimWorld, SO101_JOINTS, TASK_FAMILIES, type TaskFamily } from '../drivers/sim';
+import type { Policy } from '../models/policies/types';
+import type { RgbFrame } from '../models/policies/preprocess';
+import type { SchedClass } from '../models/runtime/placement';
 
 const { arg, flag } = benchArgs();
 const bundle = arg('bundle', 'models/bundles/fixture');
@@ -24,6 +49,14 @@ const steps = Number(arg('steps', '8'));
 const threads = Number(arg('threads', '1'));
 const runLoop = !flag('no-loop');
 const loopWindows = Number(arg('loop-windows', '12'));
+const only = arg('only', '');
+if (!['', 'table', 'loop', 'compare', 'dump'].includes(only)) throw new Error(`--only must be table, loop, compare or dump, not ${only}`);
+const placements = arg('placements', 'default,nice19,idle,idle+cpu1,nice19+cpu1,idle+t2').split(',');
+const simSeeds = Number(arg('seeds', '3'));
+const decode = arg('decode', 'jacobi');
+if (!['spec', 'greedy', 'jacobi'].includes(decode)) throw new Error(`--decode must be spec, greedy or jacobi, not ${decode}`);
+/** The settings of the loop measurement and the compare mode: the console's default (Jacobi, plan cache) unless --decode. */
+const SIM_SETTINGS: DecodeSettings = { speculative: decode !== 'greedy', relaxedR: 0, planCache: true, reasoning: true, jacobi: decode === 'jacobi' };
 
 const rng = (seed: number): (() => number) => mulberry32(seed).next;
 
@@ -88,11 +121,23 @@ const CONFIGS: [string, DecodeSettings][] = [
 ];
 
 async function main(): Promise<void> {
+  const out: Record<string, unknown> = { bundle, episodes, steps, intraOpNumThreads: threads };
+  if (only === '' || only === 'table') out.rows = await table();
+  if (only === 'loop' || (only === '' && runLoop)) {
+    const loop = await loopLateness(await loopObservations());
+    out.loop = loop;
+  }
+  if (only === 'compare') out.compare = await compare();
+  if (only === 'dump') out.dump = await dump(arg('out', '.data/steps'));
+  console.log(JSON.stringify(out));
+}
+
+async function table(): Promise<Row[]> {
   // one policy per configuration (each keeps its own plan cache); configurations are interleaved
   // observation by observation so load from other processes hits them all alike
   const policies = [];
   for (let i = 0; i < CONFIGS.length; i++) policies.push(await openPolicy(bundle, { session: { intraOpNumThreads: threads } }));
-  const eps = makeEpisodes(1);
+  const eps = await tableEpisodes();
   for (let i = 0; i < CONFIGS.length; i++) await policies[i]!.infer(eps[0]![0]!, CONFIGS[i]![1]); // warm-up
   const results: InferResult[][] = CONFIGS.map(() => []);
   for (const ep of eps) {
@@ -149,13 +194,7 @@ async function main(): Promise<void> {
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   console.log(`bundle ${bundle}, ${episodes}×${steps} observations per config (interleaved), intraOp ${threads}, in-process; ms/token and tok/s are medians over steps; accept len = drafts accepted per verify pass (bonus excluded)`);
   for (const r of table) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
-
-  let loop: { idleP99Ms: number; policyP99Ms: number; idleP50Ms: number; policyP50Ms: number; inferences: number } | undefined;
-  if (runLoop) {
-    loop = await loopLateness(eps.flat());
-    console.log(`200 Hz loop lateness: idle p50 ${loop.idleP50Ms.toFixed(2)} / p99 ${loop.idleP99Ms.toFixed(2)} ms; with the policy in the child process p50 ${loop.policyP50Ms.toFixed(2)} / p99 ${loop.policyP99Ms.toFixed(2)} ms (${loop.inferences} inferences)`);
-  }
-  console.log(JSON.stringify({ bundle, episodes, steps, intraOpNumThreads: threads, rows, loop }));
+  return rows;
 }
 
 /** Lateness of a 200 Hz setTimeout loop (hybrid: sleep to 2 ms before the deadline, then spin). */
@@ -177,35 +216,331 @@ async function measureLoop(ms: number): Promise<number[]> {
   return late;
 }
 
-async function loopLateness(obs: PolicyObservation[]) {
-  // alternating 1 s windows (--loop-windows, default 12), idle and with the child inferring back to back, so background load
-  // from other processes hits both alike
-  const proc = await PolicyProcess.start(bundle, { session: { intraOpNumThreads: threads } });
-  let running = false;
-  let n = 0;
+interface Placement {
+  name: string;
+  sched: SchedClass;
+  niceness: number;
+  cpus?: number[] | 'any';
+  threads: number;
+}
+
+function parsePlacement(spec: string): Placement {
+  const p: Placement = { name: spec, sched: 'normal', niceness: 19, threads, cpus: 'any' };
+  for (const part of spec.split('+')) {
+    let m: RegExpMatchArray | null;
+    if (part === 'default') p.cpus = undefined; // the runtime's default placement (PolicyProcess)
+    else if (part === 'idle') p.sched = 'idle';
+    else if ((m = /^nice(\d+)$/.exec(part)) !== null) p.niceness = Number(m[1]);
+    else if ((m = /^cpu([\d.]+)$/.exec(part)) !== null) p.cpus = m[1]!.split('.').map(Number);
+    else if ((m = /^t(\d+)$/.exec(part)) !== null) p.threads = Number(m[1]);
+    else throw new Error(`--placements: "${part}" in "${spec}" is not default, idle, niceN, cpuN[.M] or tN`);
+  }
+  return p;
+}
+
+interface LoopRow {
+  placement: string;
+  effective: string;
+  idleP50Ms: number;
+  idleP99Ms: number;
+  policyP50Ms: number;
+  policyP99Ms: number;
+  policyMaxMs: number;
+  inferences: number;
+  inferencesPerS: number;
+  stepP50Ms: number;
+}
+
+async function loopLateness(obs: PolicyObservation[]): Promise<{ idleP50Ms: number; idleP99Ms: number; placements: LoopRow[] }> {
+  // one child per placement; 1 s windows rotate idle, A busy, idle, B busy, ... (--loop-windows rounds
+  // of idle + busy per placement), so background load from other processes hits all alike
+  const specs = placements.map(parsePlacement);
+  const procs: PolicyProcess[] = [];
+  for (const p of specs) {
+    // no cpuN: explicitly unpinned ('any'), not the runtime's default affinity
+    procs.push(await PolicyProcess.start(bundle, { session: { intraOpNumThreads: p.threads }, sched: p.sched, niceness: p.niceness, cpus: p.cpus }));
+  }
+  let active = -1;
   let stop = false;
-  const driver = (async () => {
+  const counts = specs.map(() => 0);
+  const stepMs: number[][] = specs.map(() => []);
+  const drivers = procs.map(async (proc, i) => {
+    let n = 0;
     while (!stop) {
-      if (!running) {
-        await new Promise((r) => setTimeout(r, 20));
+      if (active !== i) {
+        await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      await proc.infer(obs[n % obs.length]!, { speculative: true, relaxedR: 0, planCache: true, reasoning: true });
+      const r = await proc.infer(obs[n % obs.length]!, SIM_SETTINGS);
       n++;
+      if (active === i) {
+        counts[i]!++;
+        stepMs[i]!.push(r.stats.totalMs);
+      }
     }
-  })();
+  });
   const idle: number[] = [];
-  const busy: number[] = [];
-  for (let w = 0; w < loopWindows; w++) {
-    running = w % 2 === 1;
-    if (running) await new Promise((r) => setTimeout(r, 100)); // let the first inference start
-    (running ? busy : idle).push(...(await measureLoop(1000)));
+  const busy: number[][] = specs.map(() => []);
+  const rounds = Math.max(1, Math.round(loopWindows / 2));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < specs.length; i++) {
+      active = -1;
+      await new Promise((res) => setTimeout(res, 150)); // let the previous inference finish
+      idle.push(...(await measureLoop(1000)));
+      active = i;
+      await new Promise((res) => setTimeout(res, 100)); // let the first inference start
+      busy[i]!.push(...(await measureLoop(1000)));
+    }
   }
   stop = true;
-  running = false;
-  await driver;
-  await proc.dispose();
-  return { idleP50Ms: q(idle, 0.5), idleP99Ms: q(idle, 0.99), policyP50Ms: q(busy, 0.5), policyP99Ms: q(busy, 0.99), inferences: n };
+  active = -1;
+  await Promise.all(drivers);
+  const rows: LoopRow[] = specs.map((p, i) => ({
+    placement: p.name,
+    effective: `${procs[i]!.placement}, intraOp ${p.threads}`,
+    idleP50Ms: q(idle, 0.5),
+    idleP99Ms: q(idle, 0.99),
+    policyP50Ms: q(busy[i]!, 0.5),
+    policyP99Ms: q(busy[i]!, 0.99),
+    policyMaxMs: Math.max(...busy[i]!),
+    inferences: counts[i]!,
+    inferencesPerS: counts[i]! / rounds,
+    stepP50Ms: q(stepMs[i]!, 0.5),
+  }));
+  for (const p of procs) await p.dispose();
+  console.log(`200 Hz loop lateness (hybrid timer), ${rounds} × 1 s windows each; idle baseline (same run, interleaved): p50 ${q(idle, 0.5).toFixed(3)} / p99 ${q(idle, 0.99).toFixed(3)} ms`);
+  const head = ['placement', 'child runs with', 'p50 ms', 'p99 ms', 'max ms', 'inferences/s', 'step p50 ms'];
+  const lines = rows.map((r) => [r.placement, r.effective, r.policyP50Ms.toFixed(3), r.policyP99Ms.toFixed(3), r.policyMaxMs.toFixed(2), r.inferencesPerS.toFixed(1), r.stepP50Ms.toFixed(1)]);
+  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  for (const l of [head, ...lines]) console.log(l.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+  return { idleP50Ms: q(idle, 0.5), idleP99Ms: q(idle, 0.99), placements: rows };
+}
+
+/** True when the bundle reads the simulator's wrist camera (the demo): its observations come from the simulator. */
+async function usesSim(): Promise<boolean> {
+  const { readFileSync } = await import('node:fs');
+  const m = JSON.parse(readFileSync(`${bundle}/manifest.json`, 'utf8')) as { inputs: { cameras: { key: string }[] } };
+  return m.inputs.cameras.some((c) => c.key === 'wrist');
+}
+
+/**
+ * Held-out pick-and-place episodes (seeds 1,000,000 + i) driven by `policy` (each chunk applied
+ * from the next tick, refill when half the queue is left, as bench/step-profile.ts); `onStep` sees
+ * every observation the policy decoded and its result.
+ */
+async function simRollout(
+  policy: Policy,
+  seeds: number,
+  settings: DecodeSettings,
+  onStep: (obs: PolicyObservation, r: InferResult, seed: number) => Promise<void>,
+  seed0 = 1_000_000,
+  families: readonly TaskFamily[] = ['pick_place'],
+): Promise<void> {
+  const H = policy.manifest.action.chunk;
+  for (let s = 0; s < seeds; s++) {
+    const world = new SimWorld({ seed: seed0 + s, family: families[s % families.length]! });
+    const cams = policy.manifest.inputs.cameras.map((c) => new SimCamera(world, c.key as 'front' | 'wrist', { width: 320, height: 240, fps: 30 }, () => world.timeMs));
+    for (const c of cams) await c.connect();
+    policy.reset();
+    let queue: number[][] = [];
+    for (let t = 0; t < 300 && !world.isSuccess(); t++) {
+      if (queue.length <= Math.floor(H / 2)) {
+        const images: Record<string, RgbFrame> = {};
+        for (const c of cams) {
+          const f = c.readLatest()!;
+          images[c.key] = { data: new Uint8Array(f.data), width: f.width, height: f.height };
+        }
+        const obs: PolicyObservation = { state: world.getPositions(), images, instruction: world.task.instruction };
+        const r = await policy.infer(obs, settings);
+        await onStep(obs, r, s);
+        if (r.valid) queue = r.chunk.slice();
+      }
+      const a = queue.shift();
+      if (a !== undefined) world.setGoal(a);
+      world.step(1000 / 30);
+    }
+    for (const c of cams) await c.disconnect();
+  }
+}
+
+/** Observations for the loop measurement: synthetic for the fixture, simulator frames for the demo. */
+async function loopObservations(): Promise<PolicyObservation[]> {
+  if (!(await usesSim())) return makeEpisodes(1).flat();
+  const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS] });
+  const obs: PolicyObservation[] = [];
+  await simRollout(policy, 1, SIM_SETTINGS, async (o) => {
+    obs.push(o);
+  });
+  await policy.dispose();
+  return obs;
+}
+
+/** Table observations: synthetic episodes for the fixture; for the demo, simulator frames in episodes of `steps`. */
+async function tableEpisodes(): Promise<PolicyObservation[][]> {
+  if (!(await usesSim())) return makeEpisodes(1);
+  const flat = await loopObservations();
+  const out: PolicyObservation[][] = [];
+  for (let e = 0; e < episodes && e * steps < flat.length; e++) out.push(flat.slice(e * steps, (e + 1) * steps));
+  return out;
+}
+
+async function dump(dir: string): Promise<{ dir: string; steps: number }> {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { imageToChw, normaliseState } = await import('../models/policies/preprocess');
+  const { loadHfTokenizer } = await import('../models/tokenizers/instruction');
+  const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS] });
+  const m = policy.manifest;
+  if (m.policy.kind !== 'autoregressive' || m.policy.encoder === undefined) throw new Error('--only dump needs an autoregressive bundle with an encoder');
+  const enc = m.policy.encoder;
+  const tok = loadHfTokenizer(`${bundle}/${m.inputs.instruction!.tokenizer}`);
+  const steps: { prompt: number[]; generated: number[] }[] = [];
+  const floats: number[] = [];
+  const settings: DecodeSettings = { speculative: false, relaxedR: 0, planCache: false, reasoning: true };
+  // calibration / diagnosis data: seeds of the generated training range (models/train/README.md), all families
+  const seed0 = Number(arg('first-seed', '10000'));
+  await simRollout(policy, simSeeds, settings, async (obs, r) => {
+    const instr = tok.encode(obs.instruction).slice(0, m.inputs.instruction?.maxTokens ?? 64);
+    steps.push({ prompt: [m.tokens!.bos, ...instr, m.tokens!.reasoningBegin!], generated: r.tokens });
+    for (const name of enc.inputs) {
+      const cam = m.inputs.cameras.find((c) => c.input === name);
+      const data = cam !== undefined ? imageToChw(obs.images[cam.key], cam) : normaliseState(obs.state, m.inputs.state!);
+      for (const v of data) floats.push(v);
+    }
+  }, seed0, TASK_FAMILIES);
+  await policy.dispose();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/steps.json`, JSON.stringify({ bundle, encoderInputs: enc.inputs, steps }));
+  writeFileSync(`${dir}/inputs.f32`, Buffer.from(Float32Array.from(floats).buffer));
+  console.log(`wrote ${steps.length} steps to ${dir}`);
+  return { dir, steps: steps.length };
+}
+
+interface CompareRow {
+  variant: string;
+  steps: number;
+  refStepP50Ms: number;
+  variantStepP50Ms: number;
+  refStepMeanMs: number;
+  variantStepMeanMs: number;
+  speedup: number;
+  refEncoderP50Ms: number;
+  variantEncoderP50Ms: number;
+  /** Generated answer tokens equal at the same position, over the reference's length (NaN: the variant prefilled reasoning). */
+  tokenAgreement: number;
+  /** Action tokens equal at the same position of the chunk. */
+  actionTokenAgreement: number;
+  /** Steps whose action tokens are all equal. */
+  exactActionRate: number;
+  /** Mean |Δ| between the chunks, robot units (degrees / gripper %), steps where both are valid. */
+  actionDiff: number;
+  variantValidRate: number;
+  targetCallsPerStep: number;
+  reuseHitRate: number;
+}
+
+async function compare(): Promise<CompareRow[]> {
+  const variantDir = arg('variant', '');
+  const reuseArg = arg('reuse', '');
+  const every = Number(arg('reasoning-every', '1'));
+  if (variantDir === '' && reuseArg === '' && every <= 1) throw new Error('--only compare needs --variant DIR, --reuse PIXELS[:STATE] and/or --reasoning-every N');
+  const [px, st] = reuseArg.split(':');
+  const reuse = reuseArg === '' ? undefined : { pixel: Number(px), ...(st !== undefined ? { state: Number(st) } : {}) };
+  const opts = { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: threads } };
+  const ref = await openPolicy(bundle, opts);
+  // the reference's step time is measured on a second instance of it (same bundle, same settings),
+  // decoded in rotating order with the variants: the first decode after rendering a frame runs on
+  // colder caches, and the driving instance always goes first. Its agreement must be 1.000.
+  const variants: { name: string; policy: Policy; settings: DecodeSettings }[] = [{ name: 'reference (again, the timing baseline)', policy: await openPolicy(bundle, opts), settings: SIM_SETTINGS }];
+  if (variantDir !== '') variants.push({ name: variantDir, policy: await openPolicy(variantDir, opts), settings: SIM_SETTINGS });
+  if (reuse !== undefined) variants.push({ name: `encoder reuse ${reuseArg}`, policy: await openPolicy(bundle, opts), settings: { ...SIM_SETTINGS, encoderReuse: reuse } });
+  if (variantDir !== '' && reuse !== undefined) variants.push({ name: `${variantDir} + encoder reuse ${reuseArg}`, policy: await openPolicy(variantDir, opts), settings: { ...SIM_SETTINGS, encoderReuse: reuse } });
+  if (every > 1) variants.push({ name: `dual rate: reasoning every ${every}`, policy: await openPolicy(bundle, opts), settings: { ...SIM_SETTINGS, reasoningEvery: every } });
+  const acc = variants.map(() => ({ v: [] as number[], vEnc: [] as number[], tokEq: 0, tokN: 0, actEq: 0, actN: 0, exact: 0, n: 0, diffs: [] as number[], valid: 0, reused: 0, calls: [] as number[] }));
+  const isAct = (id: number): boolean => id >= (ref.manifest.action.tokenizer as { firstTokenId: number }).firstTokenId;
+  const actionBegin = ref.manifest.tokens!.actionBegin;
+  const actionsOf = (ts: readonly number[]): number[] => ts.slice(ts.lastIndexOf(actionBegin) + 1).filter(isAct);
+  let lastSeed = -1;
+  let stepNo = 0;
+  await simRollout(ref, simSeeds, SIM_SETTINGS, async (obs, r, seed) => {
+    if (seed !== lastSeed) {
+      for (const v of variants) v.policy.reset();
+      lastSeed = seed;
+    }
+    const n = variants.length;
+    const start = stepNo++ % n;
+    for (let j = 0; j < n; j++) {
+      const i = (start + j) % n;
+      const v = variants[i]!;
+      const a = acc[i]!;
+      const rv = await v.policy.infer(obs, v.settings);
+      a.v.push(rv.stats.totalMs);
+      a.vEnc.push(rv.stats.encoderMs);
+      a.calls.push(rv.stats.targetCalls);
+      a.n++;
+      if (rv.valid) a.valid++;
+      if (rv.stats.encoderReused === true) a.reused++;
+      // actions: the generated tokens after the last action marker (all of them when the marker was prefilled)
+      const ra = actionsOf(r.tokens);
+      const va = actionsOf(rv.tokens);
+      for (let k = 0; k < ra.length; k++) {
+        a.actN++;
+        if (va[k] === ra[k]) a.actEq++;
+      }
+      // whole answers position by position; not comparable when the variant prefilled its reasoning (dual rate)
+      if (rv.stats.reasoningReused === true) a.tokN = NaN;
+      for (let k = 0; k < r.tokens.length; k++) {
+        a.tokN++;
+        if (rv.tokens[k] === r.tokens[k]) a.tokEq++;
+      }
+      if (ra.length === va.length && ra.every((t, k) => t === va[k])) a.exact++;
+      if (r.valid && rv.valid) r.chunk.forEach((row, t) => row.forEach((x, d) => a.diffs.push(Math.abs(x - rv.chunk[t]![d]!))));
+    }
+  });
+  await ref.dispose();
+  for (const v of variants) await v.policy.dispose();
+  const rows: CompareRow[] = variants.map((v, i) => {
+    const a = acc[i]!;
+    const base = acc[0]!;
+    return {
+      variant: v.name,
+      steps: a.n,
+      refStepP50Ms: q(base.v, 0.5),
+      variantStepP50Ms: q(a.v, 0.5),
+      refStepMeanMs: mean(base.v),
+      variantStepMeanMs: mean(a.v),
+      speedup: q(base.v, 0.5) / q(a.v, 0.5),
+      refEncoderP50Ms: q(base.vEnc, 0.5),
+      variantEncoderP50Ms: q(a.vEnc, 0.5),
+      tokenAgreement: a.tokEq / Math.max(1, a.tokN),
+      actionTokenAgreement: a.actEq / Math.max(1, a.actN),
+      exactActionRate: a.exact / Math.max(1, a.n),
+      actionDiff: mean(a.diffs),
+      variantValidRate: a.valid / Math.max(1, a.n),
+      targetCallsPerStep: mean(a.calls),
+      reuseHitRate: a.reused / Math.max(1, a.n),
+    };
+  });
+  console.log(`compare against ${bundle} (decode ${decode}, plan cache, intraOp ${threads}), ${simSeeds} held-out pick-and-place episodes driven by the reference; every observation decoded by each in rotating order; token agreement against the driving reference's answer`);
+  const head = ['variant', 'steps', 'ref p50 ms', 'variant p50 ms', 'ref/var mean ms', 'speed-up', 'enc ms ref/var', 'token agree', 'action-token agree', 'chunk exact', '|Δa|', 'valid', 'target calls', 'reuse hits'];
+  const lines = rows.map((r) => [
+    r.variant,
+    String(r.steps),
+    r.refStepP50Ms.toFixed(1),
+    r.variantStepP50Ms.toFixed(1),
+    `${r.refStepMeanMs.toFixed(1)}/${r.variantStepMeanMs.toFixed(1)}`,
+    `${r.speedup.toFixed(2)}×`,
+    `${r.refEncoderP50Ms.toFixed(2)}/${r.variantEncoderP50Ms.toFixed(2)}`,
+    Number.isNaN(r.tokenAgreement) ? '—' : r.tokenAgreement.toFixed(3),
+    r.actionTokenAgreement.toFixed(3),
+    r.exactActionRate.toFixed(2),
+    r.actionDiff.toFixed(3),
+    r.variantValidRate.toFixed(2),
+    r.targetCallsPerStep.toFixed(1),
+    r.reuseHitRate.toFixed(2),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+  return rows;
 }
 
 await main();

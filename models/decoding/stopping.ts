@@ -13,10 +13,11 @@ export const stopOnTokens = (ids: readonly number[]): StoppingCriterion => {
 
 /** Stops once `count` tokens satisfying `isAction` follow `beginId` (e.g. H·D action tokens). */
 export const stopAfterActions =
-  (beginId: number, count: number, isAction: (id: number) => boolean): StoppingCriterion =>
+  /** `begun`: the action marker is already in the prompt (reasoning dropout, dual rate): count from the first generated token. */
+  (beginId: number, count: number, isAction: (id: number) => boolean, begun = false): StoppingCriterion =>
   (g) => {
     const at = g.lastIndexOf(beginId);
-    if (at < 0) return false;
+    if (at < 0 && !begun) return false;
     let n = 0;
     for (let i = at + 1; i < g.length; i++) if (isAction(g[i]!)) n++;
     return n >= count;

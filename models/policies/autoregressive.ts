@@ -43,6 +43,10 @@ export class AutoregressivePolicy implements Policy {
   private readonly planCache: PlanCache;
   /** The previous step's answer (after BOS + instruction) and its instruction: the Jacobi seed. */
   private previous: { instruction: string; answer: number[] } | undefined;
+  /** The last encoder run: its inputs (camera CHW, normalised state), outputs and how often reused since. */
+  private encoded: { images: Float32Array[]; state: Float32Array; outputs: Record<string, FeedTensor>; uses: number } | undefined;
+  /** Dual rate: steps since the reasoning was last decoded in full. */
+  private reasoningAge = 0;
 
   constructor(private readonly p: AutoregressiveParts) {
     this.manifest = p.manifest;
@@ -51,25 +55,68 @@ export class AutoregressivePolicy implements Policy {
     this.planCache = new PlanCache({ threshold: p.planCacheThreshold ?? 0.05, maxUses: p.planCacheMaxUses ?? 30 });
   }
 
-  /** Runs the encoder (if any) and returns the decoders' observation inputs. */
-  async encode(obs: PolicyObservation): Promise<{ feeds: Record<string, FeedTensor>; scene: Float32Array }> {
+  /**
+   * Runs the encoder (if any) and returns the decoders' observation inputs. With `reuse`, the last
+   * encoder outputs stand in when the observation barely changed since they were computed.
+   */
+  async encode(
+    obs: PolicyObservation,
+    reuse?: DecodeSettings['encoderReuse'],
+  ): Promise<{ feeds: Record<string, FeedTensor>; scene: Float32Array; reused: boolean }> {
     const m = this.manifest;
     const raw: Record<string, FeedTensor> = {};
+    const images: Float32Array[] = [];
     for (const cam of m.inputs.cameras) {
-      raw[cam.input] = { type: 'float32', data: imageToChw(obs.images[cam.key], cam), dims: [1, 3, cam.height, cam.width] };
+      const chw = imageToChw(obs.images[cam.key], cam);
+      images.push(chw);
+      raw[cam.input] = { type: 'float32', data: chw, dims: [1, 3, cam.height, cam.width] };
     }
     const st = m.inputs.state;
     const state = st !== undefined ? normaliseState(obs.state, st) : new Float32Array(0);
     if (st !== undefined) raw[st.input] = { type: 'float32', data: state, dims: [1, st.joints.length] };
     const scene = sceneSignature(state, obs.images, m.inputs.cameras);
     const enc = this.spec.encoder;
-    if (enc === undefined || this.p.encoder === undefined) return { feeds: raw, scene };
+    if (enc === undefined || this.p.encoder === undefined) return { feeds: raw, scene, reused: false };
+    const prev = this.encoded;
+    if (reuse !== undefined && prev !== undefined && prev.uses < (reuse.maxUses ?? 4) && this.barelyChanged(prev, images, state, reuse)) {
+      prev.uses++;
+      return { feeds: { ...raw, ...prev.outputs }, scene, reused: true };
+    }
     const encFeeds: Record<string, FeedTensor> = {};
     for (const name of enc.inputs) encFeeds[name] = raw[name]!;
     const out = await this.p.encoder.run(encFeeds);
-    const feeds: Record<string, FeedTensor> = { ...raw };
-    for (const name of enc.outputs) feeds[name] = { type: 'float32', data: out[name]!.data, dims: out[name]!.dims };
-    return { feeds, scene };
+    const outputs: Record<string, FeedTensor> = {};
+    for (const name of enc.outputs) outputs[name] = { type: 'float32', data: out[name]!.data, dims: out[name]!.dims };
+    this.encoded = { images, state, outputs, uses: 0 };
+    return { feeds: { ...raw, ...outputs }, scene, reused: false };
+  }
+
+  /** Every camera within `pixel` grey levels (mean |Δ|) and every state value within `state` of the cached encoding's inputs. */
+  private barelyChanged(
+    prev: { images: Float32Array[]; state: Float32Array },
+    images: Float32Array[],
+    state: Float32Array,
+    reuse: NonNullable<DecodeSettings['encoderReuse']>,
+  ): boolean {
+    const cams = this.manifest.inputs.cameras;
+    for (let i = 0; i < cams.length; i++) {
+      const a = images[i]!;
+      const b = prev.images[i]!;
+      if (a.length !== b.length) return false;
+      const plane = a.length / 3;
+      let sum = 0;
+      for (let c = 0; c < 3; c++) {
+        // back from normalised units to grey levels: Δ·std·255
+        const k = cams[i]!.std[c]! * 255;
+        let s = 0;
+        for (let j = c * plane; j < (c + 1) * plane; j++) s += Math.abs(a[j]! - b[j]!);
+        sum += s * k;
+      }
+      if (sum / a.length > reuse.pixel) return false;
+    }
+    const tol = reuse.state ?? 0.05;
+    for (let j = 0; j < state.length; j++) if (Math.abs(state[j]! - prev.state[j]!) > tol) return false;
+    return true;
   }
 
   async infer(obs: PolicyObservation, settings: DecodeSettings, onFields?: (f: Record<string, string>) => void): Promise<InferResult> {
@@ -79,7 +126,7 @@ export class AutoregressivePolicy implements Policy {
     const H = m.action.chunk;
     const D = m.action.joints.length;
     const t0 = now();
-    const { feeds, scene } = await this.encode(obs);
+    const { feeds, scene, reused: encoderReused } = await this.encode(obs, settings.encoderReuse);
     const feedFor = (lm: OnnxCausalLM): void => lm.setStaticInputs(feeds);
     feedFor(this.p.target);
     if (this.p.draft !== undefined) feedFor(this.p.draft);
@@ -87,8 +134,9 @@ export class AutoregressivePolicy implements Policy {
 
     const instr = this.p.instruction.encode(obs.instruction).slice(0, m.inputs.instruction?.maxTokens ?? 64);
     const reasoning = settings.reasoning && this.spec.reasoning !== undefined && tokens.reasoningBegin !== undefined;
-    const cached = reasoning && settings.planCache ? this.planCache.lookup(obs.instruction, scene) : undefined;
-    const answerPrefix = reasoning ? cached ?? [tokens.reasoningBegin!] : [tokens.actionBegin];
+    const reused = reasoning ? this.reasoningToReuse(obs.instruction, settings.reasoningEvery ?? 1) : undefined;
+    const cached = reasoning && reused === undefined && settings.planCache ? this.planCache.lookup(obs.instruction, scene) : undefined;
+    const answerPrefix = reasoning ? reused ?? cached ?? [tokens.reasoningBegin!] : [tokens.actionBegin];
     const prompt = [tokens.bos, ...instr, ...answerPrefix];
     const parser = new EcotParser({
       fieldMarkers: tokens.fields,
@@ -99,7 +147,7 @@ export class AutoregressivePolicy implements Policy {
       decode: (ids) => this.p.instruction.decode(ids),
     });
     parser.push(answerPrefix);
-    if (cached !== undefined) onFields?.(parser.fields());
+    if (cached !== undefined || reused !== undefined) onFields?.(parser.fields());
 
     this.p.target.reset();
     this.p.draft?.reset();
@@ -129,7 +177,7 @@ export class AutoregressivePolicy implements Policy {
     const acts = this.p.actions;
     const isAction = (id: number): boolean => acts.isActionToken(id);
     const stopping: StoppingCriterion[] = [stopOnTokens([tokens.eos, tokens.actionEnd])];
-    if (m.action.tokenizer?.kind === 'uniform_bins') stopping.push(stopAfterActions(tokens.actionBegin, H * D, isAction));
+    if (m.action.tokenizer?.kind === 'uniform_bins') stopping.push(stopAfterActions(tokens.actionBegin, H * D, isAction, answerPrefix.includes(tokens.actionBegin)));
     const maxNewTokens = Math.max(1, Math.min(this.spec.maxNewTokens, this.spec.target.maxPositions - prompt.length));
     const constraint = answerGrammar(
       {
@@ -188,7 +236,7 @@ export class AutoregressivePolicy implements Policy {
     }
     if (valid) chunk = absoluteChunk(chunk, m.action, m.inputs.state, obs.state);
     this.previous = { instruction: obs.instruction, answer };
-    if (reasoning && cached === undefined) {
+    if (reasoning && reused === undefined && cached === undefined) {
       const plan = parser.planTokens();
       if (plan !== undefined && plan.length > 1) this.planCache.store(obs.instruction, scene, plan);
     }
@@ -215,8 +263,26 @@ export class AutoregressivePolicy implements Policy {
         acceptLength: gen.acceptLengths.length === 0 ? 0 : accepted / gen.acceptLengths.length,
         maxAcceptedDistance: gen.maxAcceptedDistance,
         cacheHit: cached !== undefined,
+        encoderReused,
+        reasoningReused: reused !== undefined,
       },
     };
+  }
+
+  /**
+   * Dual rate: the previous answer's reasoning through the action marker, while it is younger than
+   * `every` steps and was made for this instruction; undefined when this step must reason in full.
+   */
+  private reasoningToReuse(instruction: string, every: number): number[] | undefined {
+    const prev = this.previous;
+    const at = prev?.answer.indexOf(this.manifest.tokens!.actionBegin) ?? -1;
+    const ok = every > 1 && prev !== undefined && prev.instruction === instruction && at > 0 && this.reasoningAge + 1 < every;
+    if (!ok) {
+      this.reasoningAge = 0;
+      return undefined;
+    }
+    this.reasoningAge++;
+    return prev.answer.slice(0, at + 1);
   }
 
   /** The previous answer past this step's answer prefix, when it was made for the same instruction. */
@@ -231,6 +297,8 @@ export class AutoregressivePolicy implements Policy {
   reset(): void {
     this.planCache.clear();
     this.previous = undefined;
+    this.encoded = undefined;
+    this.reasoningAge = 0;
   }
 
   async dispose(): Promise<void> {

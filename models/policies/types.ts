@@ -21,6 +21,21 @@ export interface DecodeSettings {
   jacobi?: boolean;
   /** Most guessed tokens verified per Jacobi pass (default 12: longer windows cost more than they commit). */
   jacobiWindow?: number;
+  /**
+   * Temporal reuse of the encoder's output (VLA-Cache style, whole observation): skip the encoder
+   * and feed the decoders the outputs it last computed when every camera's input (after resizing)
+   * differs from the frame that encoding was made from by at most `pixel` grey levels on average
+   * (mean |Δ| over pixels and channels, 0..255), and — because the state is an encoder input too —
+   * every normalised state value by at most `state` (default 0.05 std). At most `maxUses` steps
+   * in a row (default 4). Absent: the encoder runs every step.
+   */
+  encoderReuse?: { pixel: number; state?: number; maxUses?: number };
+  /**
+   * Dual rate: the full reasoning (every field, through the action marker) is decoded on one step
+   * in `reasoningEvery`; the steps between prefill the last decoded reasoning and decode only the
+   * actions (same instruction). 1 or absent: every step reasons (with the plan cache if on).
+   */
+  reasoningEvery?: number;
 }
 
 export interface StepStats {
@@ -42,6 +57,10 @@ export interface StepStats {
   acceptLength: number;
   maxAcceptedDistance: number;
   cacheHit: boolean;
+  /** The encoder's output was reused from an earlier step (settings.encoderReuse). */
+  encoderReused?: boolean;
+  /** The whole reasoning was prefilled from an earlier step (settings.reasoningEvery). */
+  reasoningReused?: boolean;
 }
 
 export interface InferResult {

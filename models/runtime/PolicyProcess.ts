@@ -1,17 +1,21 @@
 /**
- * Main-side handle on the inference child process. The child is forked with tsx, at lowered
- * priority (os.setPriority, default nice 19): on 2 cores a low-priority child kept a 200 Hz loop
- * at 0.5–0.8 ms p99, where a worker thread with 2 intra-op threads gave 3–7 ms
- * (shared/specs/limits.md). In Electron the same child.ts can run under utilityProcess.
+ * Main-side handle on the inference child process. The child is started with tsx at niceness 19
+ * (os.setPriority) and, on Linux with 2+ CPUs, pinned to the last CPU(s) through `taskset -c`
+ * (placement.ts; taskset missing or another platform is logged, never silent); SCHED_IDLE through
+ * `chrt --idle 0` on request. On 2 cores a low-priority child kept a 200 Hz loop at 0.5–0.8 ms
+ * p99, where a worker thread with 2 intra-op threads gave 3–7 ms (shared/specs/limits.md); pinned,
+ * 0.003–0.37 ms against 3.2 ms unpinned (bench/policy.ts --only loop; models/README.md).
+ * In Electron the same child.ts can run under utilityProcess.
  *
  * One inference at a time: `infer` calls queue. A crash of the child rejects what is pending with
  * PolicyCrashedError and emits 'crashed', so the loop can hold. `dispose` ends it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BundleProblem, Manifest } from './manifest';
+import { planLaunch, probeTools, type ChildPlacement, type Tools } from './placement';
 import type { SessionConfig } from './ort';
 import type { FromChild, ToChild } from './protocol';
 import type { DecodeSettings, InferResult } from '../policies/types';
@@ -50,6 +54,14 @@ export interface PolicyProcessOptions {
   planCacheThreshold?: number;
   /** Niceness for the child (0..19); default 19 (what limits.md measured). */
   niceness?: number;
+  /** CPU class of the child: 'normal' (SCHED_OTHER at `niceness`, default) or 'idle' (SCHED_IDLE). */
+  sched?: ChildPlacement['sched'];
+  /** CPUs the child may run on (taskset -c); default: the last intraOp CPUs on Linux with 2+ CPUs (placement.ts); 'any': none. */
+  cpus?: ChildPlacement['cpus'];
+  /** Where placement notes go (a tool missing, an unsupported platform); default console.warn. */
+  log?: (message: string) => void;
+  /** Tools found on this machine (tests inject; default probed once). */
+  tools?: Tools;
   /** Extra environment for the child. */
   env?: Record<string, string>;
 }
@@ -75,7 +87,10 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
   private disposing = false;
   private crash: PolicyCrashedError | undefined;
 
-  private constructor(private readonly child: ChildProcess, readonly manifest: Manifest) {
+  /**
+   * @param placement what the child runs with, e.g. "SCHED_IDLE, CPUs 1" or "nice 19"
+   */
+  private constructor(private readonly child: ChildProcess, readonly manifest: Manifest, readonly placement: string) {
     super();
     child.on('message', (m: FromChild) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(code, signal));
@@ -85,16 +100,28 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
   static async start(dir: string, opts: PolicyProcessOptions = {}): Promise<PolicyProcess> {
     // From source (tsx) the child is child.ts; a bundled build (Electron) passes its built entry.
     const childPath = opts.childEntry?.path ?? fileURLToPath(new URL('./child.ts', import.meta.url));
-    const child = fork(childPath, [], {
-      execArgv: opts.childEntry?.execArgv ?? ['--import', 'tsx'],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, ...opts.env },
-    });
+    const execArgv = opts.childEntry?.execArgv ?? ['--import', 'tsx'];
+    const plan = planLaunch(process.execPath, [...execArgv, childPath], { sched: opts.sched, cpus: opts.cpus, niceness: opts.niceness }, opts.tools ?? probeTools(), opts.session?.intraOpNumThreads ?? 1);
+    const log = opts.log ?? ((m: string) => console.warn(`[policy] ${m}`));
+    for (const n of plan.notes) log(n);
+    const env = { ...process.env, ...opts.env };
+    const child =
+      plan.command === process.execPath
+        ? fork(childPath, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env })
+        : // through chrt / taskset, which exec node in place (same pid; the IPC fd is inherited)
+          spawn(plan.command, plan.args, {
+            serialization: 'advanced',
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            env: process.versions.electron !== undefined ? { ...env, ELECTRON_RUN_AS_NODE: '1' } : env,
+          });
+    // errors of the child handle (it could not be started; a send after it died) surface as the
+    // load error below or as its 'exit' (PolicyCrashedError); without a listener they would throw
+    child.on('error', () => undefined);
     try {
       if (child.pid !== undefined) setPriority(child.pid, opts.niceness ?? 19);
-    } catch {
-      // lowering priority is best effort (some platforms refuse); inference still runs
+    } catch (e) {
+      // the child still runs, at its parent's priority: say so rather than pretend
+      log(`niceness ${opts.niceness ?? 19} not applied to the policy child: ${(e as Error).message}`);
     }
     const manifest = await new Promise<Manifest>((resolve, reject) => {
       const onMsg = (m: FromChild): void => {
@@ -111,12 +138,19 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
         cleanup();
         reject(new PolicyCrashedError(code, signal));
       };
+      const onError = (e: Error): void => {
+        // the program could not be started (e.g. chrt or node vanished after the probe)
+        cleanup();
+        reject(new PolicyLoadError(`policy process could not start (${[plan.command, ...plan.args].join(' ')}): ${e.message}`, []));
+      };
       const cleanup = (): void => {
         child.off('message', onMsg);
         child.off('exit', onExit);
+        child.off('error', onError);
       };
       child.on('message', onMsg);
       child.on('exit', onExit);
+      child.on('error', onError);
       const load: ToChild = {
         type: 'load',
         dir,
@@ -125,9 +159,9 @@ export class PolicyProcess extends EventEmitter<PolicyProcessEvents> {
         draftSession: opts.draftSession,
         planCacheThreshold: opts.planCacheThreshold,
       };
-      child.send(load);
+      if (child.pid !== undefined) child.send(load);
     });
-    return new PolicyProcess(child, manifest);
+    return new PolicyProcess(child, manifest, plan.effective);
   }
 
   get pid(): number | undefined {
