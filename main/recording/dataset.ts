@@ -304,7 +304,7 @@ export class LeRobotDataset {
     const taskIndex = newTasks.indexOf(ep.task);
     const { chunk, file } = chunkFile(this.nextSeq());
     const cols = buildColumns(rows, this.config.jointNames.length, this.config.fps, cams, episodeIndex, from, taskIndex);
-    const stats = columnStats(cols);
+    const stats = columnStats(cols, this.config.shadow === true);
     for (const k of cams) stats[videoKey(k)] = orderedStats(ep.imageStats[k] ?? new ImageStatsAccumulator(1, 1).result());
 
     const meta: EpisodeMeta = {
@@ -332,7 +332,7 @@ export class LeRobotDataset {
         await atomicWrite(p, bytes);
         moves.push([p, join(this.root, rel)]);
       };
-      await stage(dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features)));
+      await stage(dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features), this.config.shadow === true));
       await stage(annotationsPath(chunk, file), encodeAnnotationsTable(cols, cams));
       progress('videos', 1, total);
       let done = 1;
@@ -395,6 +395,13 @@ export class LeRobotDataset {
         intervention: 'bool: the operator (not the policy) commanded this frame',
         control_source: { dtype: 'int64', codes: CONTROL_SOURCE_CODES },
         capture_time_us: 'int64: microseconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
+        ...(this.config.shadow
+          ? {
+              shadow_goal: 'float32 per joint: the goal the policy asked for on a frame the operator commanded (shadow mode); NaN on other frames',
+              shadow_disagreement: 'float32 per joint: shadow_goal - action; NaN on other frames',
+              shadow_valid: 'bool: the frame has shadow_goal / shadow_disagreement (their stats count only these frames)',
+            }
+          : {}),
       },
       annotations: {
         path: 'annotations/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet (same chunk/file index as the data file)',
@@ -470,7 +477,7 @@ export class LeRobotDataset {
         };
         const { chunk, file } = chunkFile(seq++);
         for (const [rel, bytes] of [
-          [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features))],
+          [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features), this.config.shadow === true)],
           [annotationsPath(chunk, file), encodeAnnotationsTable(cols, this.cameraKeys)],
         ] as const) {
           const p = join(staging, rel.replaceAll('/', '__'));
@@ -555,6 +562,7 @@ export class LeRobotDataset {
     const annotations = Object.fromEntries(ANNOTATION_FIELDS.map((f) => [f, pick.map((r) => (ann[ANNOTATION_COLUMNS[f]]?.[r] as string | null | undefined) ?? null)])) as EpisodeColumns['annotations'];
     const cameraTimes: Record<string, Float64Array> = {};
     for (const k of this.cameraKeys) cameraTimes[k] = Float64Array.from(pick, (r) => (ann[`capture_time/${k}`]?.[r] as number | null | undefined) ?? NaN);
+    const nanOr = (col: unknown[] | undefined): Float32Array => (col ? flat(col) : new Float32Array(n * dim).fill(NaN));
     return {
       length: n,
       dim,
@@ -570,6 +578,9 @@ export class LeRobotDataset {
       taskIndex: big(d.task_index),
       annotations,
       cameraTimes,
+      shadowGoal: nanOr(d.shadow_goal),
+      shadowDisagreement: nanOr(d.shadow_disagreement),
+      shadowValid: pick.map((r) => d.shadow_valid?.[r] === true),
     };
   }
 

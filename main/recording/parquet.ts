@@ -47,7 +47,14 @@ function toParquet(fields: [string, arrow.Vector][], kv: Record<string, string> 
 }
 
 /** One episode's per-frame table: user features in feature order, then the five defaults. */
-export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string): Uint8Array {
+export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string, shadow = false): Uint8Array {
+  const shadowCols: [string, arrow.Vector][] = shadow
+    ? [
+        ['shadow_goal', fixedList(c.shadowGoal, c.length, c.dim)],
+        ['shadow_disagreement', fixedList(c.shadowDisagreement, c.length, c.dim)],
+        ['shadow_valid', arrow.vectorFromArray(c.shadowValid, new arrow.Bool())],
+      ]
+    : [];
   return toParquet(
     [
       ['observation.state', fixedList(c.state, c.length, c.dim)],
@@ -55,6 +62,7 @@ export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string): Uint
       ['intervention', arrow.vectorFromArray(c.intervention, new arrow.Bool())],
       ['control_source', i64Vector(c.controlSource)],
       ['capture_time_us', i64Vector(c.captureTimeUs)],
+      ...shadowCols,
       ['timestamp', arrow.makeVector(c.timestamp)],
       ['frame_index', i64Vector(c.frameIndex)],
       ['episode_index', i64Vector(c.episodeIndex)],

@@ -21,6 +21,12 @@ import type { FinishedEpisode, LeRobotDataset, OpenEpisodeInfo, SaveProgress, St
 import type { EpisodeMeta, EpisodeQuality } from './parquet';
 import { qualityWarnings } from './episode';
 
+/**
+ * A loop step as the recorder takes it: the session adds, on a tick the operator commanded, the
+ * goal the policy asked for on that tick (shadow mode), recorded in the shadow columns.
+ */
+export type RecordedStep = StepRecord & { shadowGoal?: number[] };
+
 export type RecorderState = 'idle' | 'recording' | 'saving' | 'failed' | 'closed';
 
 export interface RecorderOptions {
@@ -75,7 +81,7 @@ export interface EpisodeSummary {
 
 export class DatasetRecorder implements StepSink {
   private state: RecorderState = 'idle';
-  private queue: StepRecord[] = [];
+  private queue: RecordedStep[] = [];
   private pumping?: Promise<void>;
   private builder?: EpisodeBuilder;
   private encoders = new Map<string, VideoEncoder>();
@@ -161,7 +167,7 @@ export class DatasetRecorder implements StepSink {
   }
 
   /** StepSink: called on every tick. O(1), no I/O, never throws. */
-  onStep(step: StepRecord): void {
+  onStep(step: RecordedStep): void {
     if (this.state !== 'recording') return;
     const t = step.observation.timeMs;
     this.recentTimes.push(t);
@@ -246,7 +252,7 @@ export class DatasetRecorder implements StepSink {
     this.releaseWaiters();
   }
 
-  private async writeStep(step: StepRecord): Promise<void> {
+  private async writeStep(step: RecordedStep): Promise<void> {
     const { config } = this.dataset;
     const cameraTimesMs: Record<string, number | null> = {};
     const frames: [VideoEncoder, Uint8Array][] = [];
@@ -286,6 +292,7 @@ export class DatasetRecorder implements StepSink {
       intervention: step.intervention,
     };
     if (step.reasoning) row.reasoning = step.reasoning;
+    if (step.shadowGoal !== undefined && this.dataset.config.shadow) row.shadowGoal = [...step.shadowGoal];
     if (this.dropped > 0) row.droppedSoFar = this.dropped;
     this.builder!.add(row);
     await Promise.all([this.appendJournal(row), ...frames.map(([enc, data]) => enc.write(data))]);

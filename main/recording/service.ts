@@ -3,11 +3,11 @@
  * recording flow. One dataset open at a time; `sink` is the StepSink to attach to the loop
  * once (it forwards to whichever recorder is current and ignores steps while idle).
  */
-import type { StepRecord, StepSink } from '../control/types';
+import type { StepSink } from '../control/types';
 import type { ControlSource, Problem } from '../common/types';
 import { ReinsError } from '../common/errors';
 import { LeRobotDataset, type OpenEpisodeInfo } from './dataset';
-import { DatasetRecorder, type EpisodeSummary, type RecorderStatus } from './recorder';
+import { DatasetRecorder, type EpisodeSummary, type RecordedStep, type RecorderStatus } from './recorder';
 import { availableParallelism } from 'node:os';
 import { autoCodec, chooseVideoSettings, requireFfmpeg, type VideoCodecChoice } from './encoder';
 import { CONTROL_SOURCE_NAMES, jointFeatureNames, type CameraSpec, type DatasetConfig } from './features';
@@ -33,6 +33,8 @@ export interface CreateDatasetOptions {
   codec?: VideoCodecChoice | 'auto';
   /** Recorder queue capacity in steps (default: one second). */
   queueCapacity?: number;
+  /** Shadow-mode columns (default true; false writes the dataset as Reins did before them). */
+  shadow?: boolean;
 }
 
 export interface OpenDatasetOptions {
@@ -138,7 +140,7 @@ export class RecordingService {
   private pending: OpenEpisodeInfo | null = null;
   private readonly opts: RecordingServiceOptions;
   /** Attach once to the loop; forwards steps to the current recorder. */
-  readonly sink: StepSink = { onStep: (s: StepRecord) => this.rec?.onStep(s) };
+  readonly sink: StepSink & { onStep(s: RecordedStep): void } = { onStep: (s: RecordedStep) => this.rec?.onStep(s) };
 
   constructor(opts: RecordingServiceOptions = {}) {
     this.opts = opts;
@@ -155,6 +157,7 @@ export class RecordingService {
       jointNames: o.jointNames,
       cameras: o.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })),
       video: Object.fromEntries(o.cameras.map((c) => [c.key, chooseVideoSettings(c, codec)])),
+      shadow: o.shadow ?? true,
     };
     this.ds = await LeRobotDataset.create(o.root, config);
     this.rec = new DatasetRecorder(this.ds, this.recorderOpts(o.queueCapacity));

@@ -20,6 +20,7 @@ import { createVlaRunner, type VlaRunner } from './vla';
 import { createRemoteRunner, REMOTE_PROBLEM_ID, type RemoteRunner } from './remote';
 import { projectTipPath, TappedRunner } from './ghost';
 import { RecordingService, type DatasetSummary } from '../recording/service';
+import type { RecordedStep } from '../recording/recorder';
 import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
@@ -150,12 +151,23 @@ export class ConsoleSession {
       task: this.world.task.instruction,
       onProblem: (p) => this.onProblem(p),
     });
-    loop.addSink(this.recording.sink);
+    loop.addSink({ onStep: (s) => this.recording.sink.onStep(this.withShadow(s)) });
     loop.addSink({ onStep: (s) => this.publish(s) });
     return loop;
   }
 
   private started = false;
+
+  /**
+   * Shadow mode for the recorder: on a tick the operator commanded, the goal the policy asked for
+   * on that same tick (the tap saw it before the arbiter gave the tick to the operator).
+   */
+  private withShadow(s: StepRecord): RecordedStep {
+    const tap = this.tap;
+    const last = tap?.last;
+    if (s.source !== 'operator' || tap === undefined || last === undefined || last.tick !== tap.ticks - 1) return s;
+    return { ...s, shadowGoal: last.goal };
+  }
 
   async start(): Promise<void> {
     this.started = true;
