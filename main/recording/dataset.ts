@@ -37,7 +37,7 @@ import {
   type InfoJson,
 } from './features';
 import { buildColumns, columnStats, decodeJournal, episodeQuality, orderStatsByFeatures, ANNOTATION_COLUMNS, ANNOTATION_FIELDS, type EpisodeColumns, type FrameRow } from './episode';
-import { decodeColumns, decodeEpisodesTable, decodeTasksTable, encodeAnnotationsTable, encodeDataTable, encodeEpisodesTable, encodeTasksTable, type EpisodeMeta } from './parquet';
+import { decodeColumns, decodeEpisodesTable, decodeTasksTable, encodeAnnotationsTable, encodeDataTable, encodeEpisodesTable, encodeTasksTable, type EpisodeMeta, type SceneRef } from './parquet';
 import { aggregateStats, orderedStats, vectorStats, ImageStatsAccumulator, type FeatureStats, type StatsMap } from './stats';
 import { atomicWrite, durableRename, exists, fsyncPath, ioError, isTmpName } from './fsutil';
 import { countDecodableFrames, ffmpegBin, remuxEpisode } from './encoder';
@@ -55,6 +55,8 @@ export interface StagedEpisodeManifest {
   startedAt: string; // ISO wall-clock time
   fps: number;
   cameras: string[];
+  /** The simulator scene at the episode's start (kept through a recovery). */
+  scene?: SceneRef | null;
 }
 
 export interface OpenEpisodeInfo {
@@ -73,6 +75,8 @@ export interface FinishedEpisode {
   droppedSteps?: number;
   /** Task outcome where known (the simulator). */
   success?: boolean | null;
+  /** The simulator scene (seed, task family) the episode was recorded in. */
+  scene?: SceneRef | null;
   rows: readonly FrameRow[];
   /** Per camera key: staged fragmented mp4 and how many frames it holds. */
   videos: Record<string, { staged: string; frames: number }>;
@@ -318,6 +322,7 @@ export class LeRobotDataset {
       videos: {},
       stats: orderStatsByFeatures(stats, this.featureKeys()),
       id: ep.id ?? '',
+      scene: ep.scene ?? null,
       quality: episodeQuality(rows, this.config.fps, cams, ep.droppedSteps ?? rows[rows.length - 1]?.droppedSoFar ?? 0, ep.success ?? null),
     };
     const staging = join(this.root, COMMIT_DIR);
@@ -621,6 +626,7 @@ export class LeRobotDataset {
     const manifest = await this.readManifest();
     const fin: FinishedEpisode = { task: open.task, rows: rows.slice(0, n), videos, imageStats };
     if (manifest?.id) fin.id = manifest.id;
+    if (manifest?.scene) fin.scene = manifest.scene;
     const meta = await this.appendEpisode(fin);
     await fsp.rm(dir, { recursive: true, force: true });
     return meta;

@@ -11,7 +11,7 @@ import { DatasetRecorder, type EpisodeSummary, type RecordedStep, type RecorderS
 import { availableParallelism } from 'node:os';
 import { autoCodec, chooseVideoSettings, requireFfmpeg, type VideoCodecChoice } from './encoder';
 import { CONTROL_SOURCE_NAMES, jointFeatureNames, type CameraSpec, type DatasetConfig } from './features';
-import type { EpisodeMeta, EpisodeQuality } from './parquet';
+import type { EpisodeMeta, EpisodeQuality, SceneRef } from './parquet';
 import { qualityWarnings } from './episode';
 import type { ReasoningFields } from '../common/types';
 import { ANNOTATION_FIELDS } from './episode';
@@ -96,6 +96,8 @@ export interface EpisodeInfo {
   quality: EpisodeQuality;
   /** Why the episode is not real-time clean (empty when it is). */
   warnings: string[];
+  /** The simulator scene it was recorded in (null: a real arm, or recorded before Reins kept it). */
+  scene: SceneRef | null;
 }
 
 export interface EpisodeReview extends EpisodeInfo {
@@ -121,6 +123,7 @@ export interface ReplayEpisode {
   fps: number;
   jointNames: string[];
   actions: number[][];
+  scene: SceneRef | null;
 }
 
 export interface RecordingStatus {
@@ -240,11 +243,11 @@ export class RecordingService {
   }
 
   /** Starts recording the next episode (index = current episode count). */
-  async startEpisode(task?: string): Promise<{ index: number; task: string }> {
+  async startEpisode(task?: string, scene: SceneRef | null = null): Promise<{ index: number; task: string }> {
     const { ds, rec } = this.need();
     const t = task ?? this.task;
     if (!t) throw new ReinsError('bad_request', 'Set the task text (what the robot should do) before recording.');
-    await rec.startEpisode(t);
+    await rec.startEpisode(t, scene);
     this.task = t;
     return { index: ds.episodes.length, task: t };
   }
@@ -264,7 +267,7 @@ export class RecordingService {
 
   private episodeInfo(e: EpisodeMeta): EpisodeInfo {
     const fps = this.need().ds.config.fps;
-    return { index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / fps, quality: e.quality, warnings: qualityWarnings(e.quality, fps, e.length) };
+    return { index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / fps, quality: e.quality, warnings: qualityWarnings(e.quality, fps, e.length), scene: e.scene ?? null };
   }
 
   /** Marks the episode being recorded as a success or failure (the simulator knows). */
@@ -306,7 +309,7 @@ export class RecordingService {
   /** The recorded actions of an episode, for replay through the loop (the safety clamp still applies there). */
   async readActions(index: number): Promise<ReplayEpisode> {
     const r = await this.readEpisode(index);
-    return { index, fps: r.fps, jointNames: r.jointNames, actions: r.action };
+    return { index, fps: r.fps, jointNames: r.jointNames, actions: r.action, scene: r.scene };
   }
 
   async recoveryInfo(): Promise<OpenEpisodeInfo | null> {
