@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { StepRecord } from '../../../main/control/types';
 import type { ControlSource } from '../../../main/common/types';
-import type { DatasetRecorder } from '../../../main/recording/recorder';
+import type { DatasetRecorder, RecordedStep } from '../../../main/recording/recorder';
 
 export const REF = '/work/shared/fixtures/lerobot-v3-reference';
 export const refRoot = (): string => (existsSync(REF) ? REF : join(process.cwd(), '../shared/fixtures/lerobot-v3-reference'));
@@ -28,7 +28,8 @@ export function syntheticImage(w: number, h: number, t: number, ep: number, cam:
   return out;
 }
 
-export function syntheticStep(t: number, ep: number, cams: { key: string; width: number; height: number }[], fps = 30, t0Ms = 1000): StepRecord {
+/** Operator frames (t % 10 < 3) carry a shadow goal (the policy's, 3 units off the operator's action); recorded only by datasets with the shadow columns. */
+export function syntheticStep(t: number, ep: number, cams: { key: string; width: number; height: number }[], fps = 30, t0Ms = 1000): RecordedStep {
   const state = JOINTS.map((_, j) => 10 * Math.sin(0.1 * t + j + ep));
   const timeMs = t0Ms + (t * 1000) / fps;
   const images: StepRecord['observation']['images'] = {};
@@ -41,6 +42,7 @@ export function syntheticStep(t: number, ep: number, cams: { key: string; width:
     action: state.map((v) => v + 0.5),
     source,
     intervention: source === 'operator',
+    ...(source === 'operator' ? { shadowGoal: state.map((v) => v + 3.5) } : {}),
     clamped: false,
     watchdog: [],
     reasoning: { plan: 'reach, grasp, lift', subtask: `sub ${Math.floor(t / 5)}`, move: 'move left', gripper: 'open', visibleObjects: 'red block [1, 2, 3, 4]' },
