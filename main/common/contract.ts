@@ -73,7 +73,8 @@ export const invokeSchemas = {
   'dataset.episode': z.object({ index: z.number().int().min(0) }).strict(),
   'dataset.deleteEpisode': z.object({ index: z.number().int().min(0) }).strict(),
   'dataset.recover': z.object({ action: z.enum(['recover', 'discard']) }).strict(),
-  'dataset.replay': z.object({ index: z.number().int().min(0) }).strict(),
+  /** restoreScene: in the simulator, reset the world to the episode's recorded scene (seed, task family) before the slow approach. */
+  'dataset.replay': z.object({ index: z.number().int().min(0), restoreScene: z.boolean().optional() }).strict(),
 } satisfies Record<InvokeName, z.ZodType>;
 
 export const commandSchemas = {
@@ -270,6 +271,8 @@ export interface EpisodeListItem {
   success: boolean | null;
   /** Why the episode is not real-time clean (empty when it is). */
   warnings: string[];
+  /** The simulator scene it was recorded in (replay can restore it); null for a real arm or an older dataset. */
+  scene: { seed: number; family: string } | null;
 }
 
 export interface FramePacket {
@@ -319,7 +322,7 @@ export interface InvokeResults {
   'dataset.episode': { index: number; fps: number; names: string[]; state: number[][]; action: number[][]; intervention: boolean[]; videos: Record<string, { url: string; fromS: number; toS: number }> };
   'dataset.deleteEpisode': DatasetStatus;
   'dataset.recover': DatasetStatus;
-  'dataset.replay': { frames: number };
+  'dataset.replay': { frames: number; scene?: { seed: number; family: string } };
 }
 
 /** Wire shape of an invoke answer. */

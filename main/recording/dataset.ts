@@ -37,7 +37,7 @@ import {
   type InfoJson,
 } from './features';
 import { buildColumns, columnStats, decodeJournal, episodeQuality, orderStatsByFeatures, ANNOTATION_COLUMNS, ANNOTATION_FIELDS, type EpisodeColumns, type FrameRow } from './episode';
-import { decodeColumns, decodeEpisodesTable, decodeTasksTable, encodeAnnotationsTable, encodeDataTable, encodeEpisodesTable, encodeTasksTable, type EpisodeMeta } from './parquet';
+import { decodeColumns, decodeEpisodesTable, decodeTasksTable, encodeAnnotationsTable, encodeDataTable, encodeEpisodesTable, encodeTasksTable, type EpisodeMeta, type SceneRef } from './parquet';
 import { aggregateStats, orderedStats, vectorStats, ImageStatsAccumulator, type FeatureStats, type StatsMap } from './stats';
 import { atomicWrite, durableRename, exists, fsyncPath, ioError, isTmpName } from './fsutil';
 import { countDecodableFrames, ffmpegBin, remuxEpisode } from './encoder';
@@ -55,6 +55,8 @@ export interface StagedEpisodeManifest {
   startedAt: string; // ISO wall-clock time
   fps: number;
   cameras: string[];
+  /** The simulator scene at the episode's start (kept through a recovery). */
+  scene?: SceneRef | null;
 }
 
 export interface OpenEpisodeInfo {
@@ -73,6 +75,8 @@ export interface FinishedEpisode {
   droppedSteps?: number;
   /** Task outcome where known (the simulator). */
   success?: boolean | null;
+  /** The simulator scene (seed, task family) the episode was recorded in. */
+  scene?: SceneRef | null;
   rows: readonly FrameRow[];
   /** Per camera key: staged fragmented mp4 and how many frames it holds. */
   videos: Record<string, { staged: string; frames: number }>;
@@ -304,7 +308,7 @@ export class LeRobotDataset {
     const taskIndex = newTasks.indexOf(ep.task);
     const { chunk, file } = chunkFile(this.nextSeq());
     const cols = buildColumns(rows, this.config.jointNames.length, this.config.fps, cams, episodeIndex, from, taskIndex);
-    const stats = columnStats(cols);
+    const stats = columnStats(cols, this.config.shadow === true);
     for (const k of cams) stats[videoKey(k)] = orderedStats(ep.imageStats[k] ?? new ImageStatsAccumulator(1, 1).result());
 
     const meta: EpisodeMeta = {
@@ -318,6 +322,7 @@ export class LeRobotDataset {
       videos: {},
       stats: orderStatsByFeatures(stats, this.featureKeys()),
       id: ep.id ?? '',
+      scene: ep.scene ?? null,
       quality: episodeQuality(rows, this.config.fps, cams, ep.droppedSteps ?? rows[rows.length - 1]?.droppedSoFar ?? 0, ep.success ?? null),
     };
     const staging = join(this.root, COMMIT_DIR);
@@ -332,7 +337,7 @@ export class LeRobotDataset {
         await atomicWrite(p, bytes);
         moves.push([p, join(this.root, rel)]);
       };
-      await stage(dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features)));
+      await stage(dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features), this.config.shadow === true));
       await stage(annotationsPath(chunk, file), encodeAnnotationsTable(cols, cams));
       progress('videos', 1, total);
       let done = 1;
@@ -395,6 +400,13 @@ export class LeRobotDataset {
         intervention: 'bool: the operator (not the policy) commanded this frame',
         control_source: { dtype: 'int64', codes: CONTROL_SOURCE_CODES },
         capture_time_us: 'int64: microseconds since the episode\'s first frame on the recording clock (timestamp is frame_index / fps)',
+        ...(this.config.shadow
+          ? {
+              shadow_goal: 'float32 per joint: the goal the policy asked for on a frame the operator commanded (shadow mode); NaN on other frames',
+              shadow_disagreement: 'float32 per joint: shadow_goal - action; NaN on other frames',
+              shadow_valid: 'bool: the frame has shadow_goal / shadow_disagreement (their stats count only these frames)',
+            }
+          : {}),
       },
       annotations: {
         path: 'annotations/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet (same chunk/file index as the data file)',
@@ -470,7 +482,7 @@ export class LeRobotDataset {
         };
         const { chunk, file } = chunkFile(seq++);
         for (const [rel, bytes] of [
-          [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features))],
+          [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features), this.config.shadow === true)],
           [annotationsPath(chunk, file), encodeAnnotationsTable(cols, this.cameraKeys)],
         ] as const) {
           const p = join(staging, rel.replaceAll('/', '__'));
@@ -555,6 +567,7 @@ export class LeRobotDataset {
     const annotations = Object.fromEntries(ANNOTATION_FIELDS.map((f) => [f, pick.map((r) => (ann[ANNOTATION_COLUMNS[f]]?.[r] as string | null | undefined) ?? null)])) as EpisodeColumns['annotations'];
     const cameraTimes: Record<string, Float64Array> = {};
     for (const k of this.cameraKeys) cameraTimes[k] = Float64Array.from(pick, (r) => (ann[`capture_time/${k}`]?.[r] as number | null | undefined) ?? NaN);
+    const nanOr = (col: unknown[] | undefined): Float32Array => (col ? flat(col) : new Float32Array(n * dim).fill(NaN));
     return {
       length: n,
       dim,
@@ -570,6 +583,9 @@ export class LeRobotDataset {
       taskIndex: big(d.task_index),
       annotations,
       cameraTimes,
+      shadowGoal: nanOr(d.shadow_goal),
+      shadowDisagreement: nanOr(d.shadow_disagreement),
+      shadowValid: pick.map((r) => d.shadow_valid?.[r] === true),
     };
   }
 
@@ -610,6 +626,7 @@ export class LeRobotDataset {
     const manifest = await this.readManifest();
     const fin: FinishedEpisode = { task: open.task, rows: rows.slice(0, n), videos, imageStats };
     if (manifest?.id) fin.id = manifest.id;
+    if (manifest?.scene) fin.scene = manifest.scene;
     const meta = await this.appendEpisode(fin);
     await fsp.rm(dir, { recursive: true, force: true });
     return meta;

@@ -116,6 +116,12 @@ export class VideoEncoder {
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (d: string) => {
       this.stderrTail = (this.stderrTail + d).slice(-4000);
+      // ffmpeg (seen with libsvtav1 on a full tmpfs) can report ENOSPC and then hang instead of
+      // exiting, no longer reading its input: the recorder would wait on it for ever. Stop it here.
+      if (!this.failure && isDiskFull({ message: this.stderrTail })) {
+        this.failure = this.error('disk full');
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
     });
     proc.stdout.resume();
     proc.stdin.on('error', () => undefined); // EPIPE surfaces through the exit code
@@ -146,6 +152,7 @@ export class VideoEncoder {
         p.stdin.on('drain', done);
         p.on('close', done);
       });
+      if (this.failure) throw this.failure;
       if (p.exitCode !== null && p.exitCode !== 0) throw this.error('ffmpeg exited while recording');
     }
   }
@@ -154,6 +161,10 @@ export class VideoEncoder {
   async finish(): Promise<void> {
     const p = this.proc;
     if (!p) return;
+    if (this.failure) {
+      await this.abort();
+      throw this.failure;
+    }
     p.stdin.end();
     const code = await this.exited;
     if (this.failure) throw this.failure;

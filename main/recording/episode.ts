@@ -20,6 +20,8 @@ export interface FrameRow {
   reasoning?: ReasoningFields;
   /** Steps dropped by the recorder's queue so far in this episode (cumulative; journal only). */
   droppedSoFar?: number;
+  /** Shadow mode: the goal the policy asked for on a tick the operator commanded (absent otherwise). */
+  shadowGoal?: number[];
 }
 
 export const ANNOTATION_FIELDS = ['task', 'plan', 'subtask', 'move', 'gripper', 'visibleObjects'] as const;
@@ -52,6 +54,10 @@ export interface EpisodeColumns {
   annotations: Record<AnnotationField, (string | null)[]>;
   /** Per camera key: capture time in seconds since the episode's first step (NaN when repeated). */
   cameraTimes: Record<string, Float64Array>;
+  /** Shadow mode (n × dim each): the policy's goal and goal − action on operator frames, NaN elsewhere. */
+  shadowGoal: Float32Array;
+  shadowDisagreement: Float32Array;
+  shadowValid: boolean[];
 }
 
 export class EpisodeBuilder {
@@ -70,6 +76,9 @@ export class EpisodeBuilder {
   add(row: FrameRow): void {
     if (row.state.length !== this.dim || row.action.length !== this.dim) {
       throw new Error(`step has ${row.state.length} state / ${row.action.length} action values, dataset has ${this.dim} joints`);
+    }
+    if (row.shadowGoal !== undefined && row.shadowGoal.length !== this.dim) {
+      throw new Error(`step has a shadow goal of ${row.shadowGoal.length} values, dataset has ${this.dim} joints`);
     }
     this.rows.push(row);
   }
@@ -119,6 +128,9 @@ export function buildColumns(
   const intervention: boolean[] = new Array(n);
   const annotations = Object.fromEntries(ANNOTATION_FIELDS.map((f) => [f, new Array<string | null>(n)])) as Record<AnnotationField, (string | null)[]>;
   const cameraTimes: Record<string, Float64Array> = Object.fromEntries(cameraKeys.map((k) => [k, new Float64Array(n)]));
+  const shadowGoal = new Float32Array(n * dim).fill(NaN);
+  const shadowDisagreement = new Float32Array(n * dim).fill(NaN);
+  const shadowValid: boolean[] = new Array(n).fill(false);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     state.set(r.state, i * dim);
@@ -131,13 +143,21 @@ export function buildColumns(
     taskIdx[i] = BigInt(taskIndex);
     controlSource[i] = BigInt(CONTROL_SOURCE_CODES[r.source] ?? 0);
     intervention[i] = r.intervention;
+    const g = r.shadowGoal;
+    if (g !== undefined && g.length === dim && g.every(Number.isFinite)) {
+      shadowValid[i] = true;
+      for (let j = 0; j < dim; j++) {
+        shadowGoal[i * dim + j] = g[j]!;
+        shadowDisagreement[i * dim + j] = g[j]! - r.action[j]!;
+      }
+    }
     for (const f of ANNOTATION_FIELDS) annotations[f][i] = r.reasoning?.[f] ?? null;
     for (const k of cameraKeys) {
       const t = r.cameraTimesMs[k];
       cameraTimes[k]![i] = t === null || t === undefined ? NaN : (t - t0) / 1000;
     }
   }
-  return { length: n, dim, state, action, intervention, controlSource, captureTimeUs, timestamp, frameIndex, episodeIndex: episodeIdx, index, taskIndex: taskIdx, annotations, cameraTimes };
+  return { length: n, dim, state, action, intervention, controlSource, captureTimeUs, timestamp, frameIndex, episodeIndex: episodeIdx, index, taskIndex: taskIdx, annotations, cameraTimes, shadowGoal, shadowDisagreement, shadowValid };
 }
 
 /**
@@ -191,9 +211,17 @@ export function qualityWarnings(q: EpisodeQuality, fps: number, length: number):
 }
 
 /** Stats for every non-video feature of an episode (video stats come from ImageStatsAccumulator). */
-export function columnStats(c: EpisodeColumns): StatsMap {
+export function columnStats(c: EpisodeColumns, shadow = false): StatsMap {
   const num = (a: ArrayLike<number | bigint | boolean>): Float64Array => Float64Array.from(Array.from(a, (x) => Number(x)));
+  const shadowStats: StatsMap = shadow
+    ? {
+        shadow_goal: vectorStats(c.shadowGoal, c.length, c.dim, { skipNaN: true }),
+        shadow_disagreement: vectorStats(c.shadowDisagreement, c.length, c.dim, { skipNaN: true }),
+        shadow_valid: vectorStats(num(c.shadowValid), c.length, 1),
+      }
+    : {};
   return {
+    ...shadowStats,
     'observation.state': vectorStats(c.state, c.length, c.dim),
     action: vectorStats(c.action, c.length, c.dim),
     intervention: vectorStats(num(c.intervention), c.length, 1),
@@ -232,12 +260,15 @@ interface JournalLine {
   src: ControlSource;
   iv: boolean;
   r?: ReasoningFields;
+  /** shadow goal */
+  g?: number[];
 }
 
 export function encodeJournalLine(r: FrameRow): string {
   const line: JournalLine = { t: r.timeMs, c: r.cameraTimesMs, s: r.state, a: r.action, src: r.source, iv: r.intervention };
   if (r.reasoning) line.r = r.reasoning;
   if (r.droppedSoFar) line.d = r.droppedSoFar;
+  if (r.shadowGoal) line.g = r.shadowGoal;
   return JSON.stringify(line) + '\n';
 }
 
@@ -259,6 +290,7 @@ export function decodeJournal(text: string): FrameRow[] {
     const row: FrameRow = { state: j.s, action: j.a, timeMs: j.t, cameraTimesMs: j.c ?? {}, source: j.src, intervention: !!j.iv };
     if (j.r) row.reasoning = j.r;
     if (j.d) row.droppedSoFar = j.d;
+    if (Array.isArray(j.g) && j.g.length === j.a.length) row.shadowGoal = j.g;
     out.push(row);
   }
   return out;

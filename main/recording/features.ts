@@ -7,7 +7,8 @@
  * LeRobot's loader casts and returns them): `intervention`, `control_source`, `capture_time_us`
  * (int64 microseconds: LeRobot turns every scalar float feature into float32, an int64 stays exact).
  * None of them starts with `observation.` or `action`, so LeRobot policies do not take
- * them as inputs.
+ * them as inputs. New datasets also get the shadow-mode columns (SHADOW_FEATURE_KEYS), which
+ * start neither with `observation.` nor with `action` for the same reason.
  */
 import type { ControlSource } from '../common/types';
 
@@ -55,6 +56,12 @@ export interface DatasetConfig {
   cameras: CameraSpec[];
   /** Per camera key: encoder settings (AV1 needs >= 64x64, so small cameras may fall back to H.264). */
   video: Record<string, VideoSettings>;
+  /**
+   * Shadow-mode columns (`shadow_goal`, `shadow_disagreement`, `shadow_valid`): what the policy
+   * asked for on frames the operator commanded. New datasets have them; datasets written before
+   * them are appended to without them.
+   */
+  shadow?: boolean;
 }
 
 export interface FeatureSpec {
@@ -82,6 +89,14 @@ export interface InfoJson {
 
 export const DEFAULT_FEATURE_KEYS = ['timestamp', 'frame_index', 'episode_index', 'index', 'task_index'] as const;
 export const EXTRA_FEATURE_KEYS = ['intervention', 'control_source', 'capture_time_us'] as const;
+/**
+ * Shadow mode: on a frame the operator commanded while a policy ran, `shadow_goal` is the goal the
+ * policy asked for on that tick (joint order of `action`, degrees / gripper %) and
+ * `shadow_disagreement` is `shadow_goal - action`; `shadow_valid` says the frame has them. On every
+ * other frame (the policy in control, no policy, no action from it that tick) both are NaN and
+ * `shadow_valid` is false. Their stats are over the valid frames only (`count` = valid frames).
+ */
+export const SHADOW_FEATURE_KEYS = ['shadow_goal', 'shadow_disagreement', 'shadow_valid'] as const;
 
 export function videoKey(cameraKey: string): string {
   return `observation.images.${cameraKey}`;
@@ -131,6 +146,11 @@ export function buildFeatures(cfg: DatasetConfig): Record<string, FeatureSpec> {
   f.intervention = { dtype: 'bool', shape: [1], names: null };
   f.control_source = { dtype: 'int64', shape: [1], names: null };
   f.capture_time_us = { dtype: 'int64', shape: [1], names: null };
+  if (cfg.shadow) {
+    f.shadow_goal = { dtype: 'float32', shape: [n], names: [...names] };
+    f.shadow_disagreement = { dtype: 'float32', shape: [n], names: [...names] };
+    f.shadow_valid = { dtype: 'bool', shape: [1], names: null };
+  }
   f.timestamp = { dtype: 'float32', shape: [1], names: null };
   f.frame_index = { dtype: 'int64', shape: [1], names: null };
   f.episode_index = { dtype: 'int64', shape: [1], names: null };
@@ -187,6 +207,7 @@ export function configFromInfo(info: InfoJson, repoId: string): DatasetConfig {
     jointNames: state.names.map((n) => n.replace(/\.pos$/, '')),
     cameras,
     video,
+    shadow: 'shadow_goal' in info.features,
   };
 }
 

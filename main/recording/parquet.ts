@@ -47,7 +47,14 @@ function toParquet(fields: [string, arrow.Vector][], kv: Record<string, string> 
 }
 
 /** One episode's per-frame table: user features in feature order, then the five defaults. */
-export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string): Uint8Array {
+export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string, shadow = false): Uint8Array {
+  const shadowCols: [string, arrow.Vector][] = shadow
+    ? [
+        ['shadow_goal', fixedList(c.shadowGoal, c.length, c.dim)],
+        ['shadow_disagreement', fixedList(c.shadowDisagreement, c.length, c.dim)],
+        ['shadow_valid', arrow.vectorFromArray(c.shadowValid, new arrow.Bool())],
+      ]
+    : [];
   return toParquet(
     [
       ['observation.state', fixedList(c.state, c.length, c.dim)],
@@ -55,6 +62,7 @@ export function encodeDataTable(c: EpisodeColumns, huggingfaceKey: string): Uint
       ['intervention', arrow.vectorFromArray(c.intervention, new arrow.Bool())],
       ['control_source', i64Vector(c.controlSource)],
       ['capture_time_us', i64Vector(c.captureTimeUs)],
+      ...shadowCols,
       ['timestamp', arrow.makeVector(c.timestamp)],
       ['frame_index', i64Vector(c.frameIndex)],
       ['episode_index', i64Vector(c.episodeIndex)],
@@ -122,6 +130,12 @@ export interface EpisodeQuality {
 
 export const UNKNOWN_QUALITY: EpisodeQuality = { droppedSteps: 0, repeatedFrames: 0, blankFrames: 0, achievedFps: NaN, timestampDriftS: NaN, interventionFrames: 0, takeovers: 0, success: null };
 
+/** The simulator scene an episode was recorded in (seed and task family), to restore it on replay. */
+export interface SceneRef {
+  seed: number;
+  family: string;
+}
+
 /** One row of meta/episodes/…parquet. */
 export interface EpisodeMeta {
   episodeIndex: number;
@@ -137,6 +151,8 @@ export interface EpisodeMeta {
   /** The staged episode's id (recovery recognises an episode already committed by it); '' if unknown. */
   id: string;
   quality: EpisodeQuality;
+  /** The simulator scene (`reins/scene_seed`, `reins/task_family`); null for a real arm or an older dataset. */
+  scene?: SceneRef | null;
 }
 
 /** Columns in the reference's order: ids, data range, per-video ranges, stats, meta/episodes location. */
@@ -188,6 +204,8 @@ export function encodeEpisodesTable(rows: EpisodeMeta[], videoKeys: string[], st
   fields.push(['reins/intervention_frames', i64Vector(q('interventionFrames'))]);
   fields.push(['reins/takeovers', i64Vector(q('takeovers'))]);
   fields.push(['reins/success', arrow.vectorFromArray(q('success'), new arrow.Bool())]);
+  fields.push(['reins/scene_seed', arrow.vectorFromArray(rows.map((r) => (r.scene ? BigInt(r.scene.seed) : null)), i64())]);
+  fields.push(['reins/task_family', arrow.vectorFromArray(rows.map((r) => r.scene?.family ?? null), new arrow.Utf8())]);
   return toParquet(fields);
 }
 
@@ -243,6 +261,8 @@ export function decodeEpisodesTable(bytes: Uint8Array): EpisodeMeta[] {
     };
     const cnt = (k: string): number => (Number.isFinite(opt(k)) ? opt(k) : 0);
     const success = columns['reins/success']?.[i];
+    const seed = columns['reins/scene_seed']?.[i];
+    const family = columns['reins/task_family']?.[i];
     out.push({
       id: String(columns['reins/episode_id']?.[i] ?? ''),
       quality: {
@@ -255,6 +275,7 @@ export function decodeEpisodesTable(bytes: Uint8Array): EpisodeMeta[] {
         takeovers: cnt('reins/takeovers'),
         success: typeof success === 'boolean' ? success : null,
       },
+      scene: seed !== null && seed !== undefined && typeof family === 'string' ? { seed: Number(seed), family } : null,
       episodeIndex: n('episode_index'),
       tasks: (columns.tasks?.[i] as string[] | undefined) ?? [],
       length: n('length'),

@@ -18,8 +18,14 @@ import { ImageStatsAccumulator } from './stats';
 import { VideoEncoder } from './encoder';
 import { atomicWrite, ioError } from './fsutil';
 import type { FinishedEpisode, LeRobotDataset, OpenEpisodeInfo, SaveProgress, StagedEpisodeManifest } from './dataset';
-import type { EpisodeMeta, EpisodeQuality } from './parquet';
+import type { EpisodeMeta, EpisodeQuality, SceneRef } from './parquet';
 import { qualityWarnings } from './episode';
+
+/**
+ * A loop step as the recorder takes it: the session adds, on a tick the operator commanded, the
+ * goal the policy asked for on that tick (shadow mode), recorded in the shadow columns.
+ */
+export type RecordedStep = StepRecord & { shadowGoal?: number[] };
 
 export type RecorderState = 'idle' | 'recording' | 'saving' | 'failed' | 'closed';
 
@@ -75,7 +81,7 @@ export interface EpisodeSummary {
 
 export class DatasetRecorder implements StepSink {
   private state: RecorderState = 'idle';
-  private queue: StepRecord[] = [];
+  private queue: RecordedStep[] = [];
   private pumping?: Promise<void>;
   private builder?: EpisodeBuilder;
   private encoders = new Map<string, VideoEncoder>();
@@ -85,6 +91,7 @@ export class DatasetRecorder implements StepSink {
   private sizeWarned = new Set<string>();
   private episodeId = '';
   private success: boolean | null = null;
+  private scene: SceneRef | null = null;
   private saveProgress?: SaveProgress;
   private journal?: fsp.FileHandle;
   private lastSyncMs = -Infinity;
@@ -113,8 +120,8 @@ export class DatasetRecorder implements StepSink {
     return this.dataset.config.fps;
   }
 
-  /** Begins an episode: staging folder, frame journal, one encoder per camera. */
-  async startEpisode(task: string): Promise<void> {
+  /** Begins an episode: staging folder, frame journal, one encoder per camera. `scene`: the simulator scene it starts in. */
+  async startEpisode(task: string, scene: SceneRef | null = null): Promise<void> {
     if (this.state === 'closed') throw new ReinsError('recording_error', 'The recorder is closed.');
     if (this.state === 'recording' || this.state === 'saving') throw new ReinsError('busy', 'An episode is already being recorded; end or discard it first.');
     if (!task.trim()) throw new ReinsError('bad_request', 'Give the episode a task description (what the robot should do).');
@@ -127,7 +134,7 @@ export class DatasetRecorder implements StepSink {
     try {
       await fsp.mkdir(dir, { recursive: true });
       this.episodeId = randomUUID();
-      const manifest: StagedEpisodeManifest = { id: this.episodeId, task, startedAt: new Date().toISOString(), fps: config.fps, cameras: config.cameras.map((c) => c.key) };
+      const manifest: StagedEpisodeManifest = { id: this.episodeId, task, startedAt: new Date().toISOString(), fps: config.fps, cameras: config.cameras.map((c) => c.key), scene };
       await atomicWrite(join(dir, 'episode.json'), JSON.stringify(manifest));
       this.journal = await fsp.open(join(dir, 'frames.ndjson'), 'w');
     } catch (err) {
@@ -141,6 +148,7 @@ export class DatasetRecorder implements StepSink {
     this.lastSeq.clear();
     this.sizeWarned.clear();
     this.success = null;
+    this.scene = scene;
     this.saveProgress = undefined;
     for (const cam of config.cameras) {
       const enc = new VideoEncoder(cam, config.fps, config.video[cam.key]!, join(dir, `${cam.key}.mp4`));
@@ -161,7 +169,7 @@ export class DatasetRecorder implements StepSink {
   }
 
   /** StepSink: called on every tick. O(1), no I/O, never throws. */
-  onStep(step: StepRecord): void {
+  onStep(step: RecordedStep): void {
     if (this.state !== 'recording') return;
     const t = step.observation.timeMs;
     this.recentTimes.push(t);
@@ -246,7 +254,7 @@ export class DatasetRecorder implements StepSink {
     this.releaseWaiters();
   }
 
-  private async writeStep(step: StepRecord): Promise<void> {
+  private async writeStep(step: RecordedStep): Promise<void> {
     const { config } = this.dataset;
     const cameraTimesMs: Record<string, number | null> = {};
     const frames: [VideoEncoder, Uint8Array][] = [];
@@ -286,6 +294,7 @@ export class DatasetRecorder implements StepSink {
       intervention: step.intervention,
     };
     if (step.reasoning) row.reasoning = step.reasoning;
+    if (step.shadowGoal !== undefined && this.dataset.config.shadow) row.shadowGoal = [...step.shadowGoal];
     if (this.dropped > 0) row.droppedSoFar = this.dropped;
     this.builder!.add(row);
     await Promise.all([this.appendJournal(row), ...frames.map(([enc, data]) => enc.write(data))]);
@@ -335,7 +344,7 @@ export class DatasetRecorder implements StepSink {
     }
     let meta: EpisodeMeta;
     try {
-      const fin: FinishedEpisode = { id: this.episodeId, task: this.task!, rows: builder.allRows(), videos, imageStats, droppedSteps: this.dropped, success: this.success };
+      const fin: FinishedEpisode = { id: this.episodeId, task: this.task!, rows: builder.allRows(), videos, imageStats, droppedSteps: this.dropped, success: this.success, scene: this.scene };
       meta = await this.dataset.appendEpisode(fin, (p) => (this.saveProgress = p));
     } catch (err) {
       // the staged episode stays on disk: it can be recovered once the cause (e.g. a full disk) is fixed

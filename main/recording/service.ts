@@ -3,15 +3,15 @@
  * recording flow. One dataset open at a time; `sink` is the StepSink to attach to the loop
  * once (it forwards to whichever recorder is current and ignores steps while idle).
  */
-import type { StepRecord, StepSink } from '../control/types';
+import type { StepSink } from '../control/types';
 import type { ControlSource, Problem } from '../common/types';
 import { ReinsError } from '../common/errors';
 import { LeRobotDataset, type OpenEpisodeInfo } from './dataset';
-import { DatasetRecorder, type EpisodeSummary, type RecorderStatus } from './recorder';
+import { DatasetRecorder, type EpisodeSummary, type RecordedStep, type RecorderStatus } from './recorder';
 import { availableParallelism } from 'node:os';
 import { autoCodec, chooseVideoSettings, requireFfmpeg, type VideoCodecChoice } from './encoder';
 import { CONTROL_SOURCE_NAMES, jointFeatureNames, type CameraSpec, type DatasetConfig } from './features';
-import type { EpisodeMeta, EpisodeQuality } from './parquet';
+import type { EpisodeMeta, EpisodeQuality, SceneRef } from './parquet';
 import { qualityWarnings } from './episode';
 import type { ReasoningFields } from '../common/types';
 import { ANNOTATION_FIELDS } from './episode';
@@ -33,6 +33,8 @@ export interface CreateDatasetOptions {
   codec?: VideoCodecChoice | 'auto';
   /** Recorder queue capacity in steps (default: one second). */
   queueCapacity?: number;
+  /** Shadow-mode columns (default true; false writes the dataset as Reins did before them). */
+  shadow?: boolean;
 }
 
 export interface OpenDatasetOptions {
@@ -94,6 +96,8 @@ export interface EpisodeInfo {
   quality: EpisodeQuality;
   /** Why the episode is not real-time clean (empty when it is). */
   warnings: string[];
+  /** The simulator scene it was recorded in (null: a real arm, or recorded before Reins kept it). */
+  scene: SceneRef | null;
 }
 
 export interface EpisodeReview extends EpisodeInfo {
@@ -119,6 +123,7 @@ export interface ReplayEpisode {
   fps: number;
   jointNames: string[];
   actions: number[][];
+  scene: SceneRef | null;
 }
 
 export interface RecordingStatus {
@@ -138,7 +143,7 @@ export class RecordingService {
   private pending: OpenEpisodeInfo | null = null;
   private readonly opts: RecordingServiceOptions;
   /** Attach once to the loop; forwards steps to the current recorder. */
-  readonly sink: StepSink = { onStep: (s: StepRecord) => this.rec?.onStep(s) };
+  readonly sink: StepSink & { onStep(s: RecordedStep): void } = { onStep: (s: RecordedStep) => this.rec?.onStep(s) };
 
   constructor(opts: RecordingServiceOptions = {}) {
     this.opts = opts;
@@ -155,6 +160,7 @@ export class RecordingService {
       jointNames: o.jointNames,
       cameras: o.cameras.map((c) => ({ key: c.key, width: c.width, height: c.height })),
       video: Object.fromEntries(o.cameras.map((c) => [c.key, chooseVideoSettings(c, codec)])),
+      shadow: o.shadow ?? true,
     };
     this.ds = await LeRobotDataset.create(o.root, config);
     this.rec = new DatasetRecorder(this.ds, this.recorderOpts(o.queueCapacity));
@@ -237,11 +243,11 @@ export class RecordingService {
   }
 
   /** Starts recording the next episode (index = current episode count). */
-  async startEpisode(task?: string): Promise<{ index: number; task: string }> {
+  async startEpisode(task?: string, scene: SceneRef | null = null): Promise<{ index: number; task: string }> {
     const { ds, rec } = this.need();
     const t = task ?? this.task;
     if (!t) throw new ReinsError('bad_request', 'Set the task text (what the robot should do) before recording.');
-    await rec.startEpisode(t);
+    await rec.startEpisode(t, scene);
     this.task = t;
     return { index: ds.episodes.length, task: t };
   }
@@ -261,7 +267,7 @@ export class RecordingService {
 
   private episodeInfo(e: EpisodeMeta): EpisodeInfo {
     const fps = this.need().ds.config.fps;
-    return { index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / fps, quality: e.quality, warnings: qualityWarnings(e.quality, fps, e.length) };
+    return { index: e.episodeIndex, length: e.length, task: e.tasks[0] ?? '', durationS: e.length / fps, quality: e.quality, warnings: qualityWarnings(e.quality, fps, e.length), scene: e.scene ?? null };
   }
 
   /** Marks the episode being recorded as a success or failure (the simulator knows). */
@@ -303,7 +309,7 @@ export class RecordingService {
   /** The recorded actions of an episode, for replay through the loop (the safety clamp still applies there). */
   async readActions(index: number): Promise<ReplayEpisode> {
     const r = await this.readEpisode(index);
-    return { index, fps: r.fps, jointNames: r.jointNames, actions: r.action };
+    return { index, fps: r.fps, jointNames: r.jointNames, actions: r.action, scene: r.scene };
   }
 
   async recoveryInfo(): Promise<OpenEpisodeInfo | null> {

@@ -26,29 +26,44 @@ function quantileSorted(sorted: Float64Array, q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** Stats of `rows` vectors of `dim` values stored row-major in `values`. */
-export function vectorStats(values: ArrayLike<number>, rows: number, dim: number): FeatureStats {
+/**
+ * Stats of `rows` vectors of `dim` values stored row-major in `values`. With `skipNaN`, a row
+ * holding a NaN (a frame without a value, e.g. the shadow columns while the policy acts) is left
+ * out and `count` is the number of rows kept; with none kept every figure is 0 and count is [0].
+ */
+export function vectorStats(values: ArrayLike<number>, rows: number, dim: number, opts: { skipNaN?: boolean } = {}): FeatureStats {
+  let keep: number[] | undefined;
+  if (opts.skipNaN) {
+    keep = [];
+    for (let r = 0; r < rows; r++) {
+      let ok = true;
+      for (let d = 0; d < dim && ok; d++) ok = !Number.isNaN(Number(values[r * dim + d]));
+      if (ok) keep.push(r);
+    }
+  }
+  const n = keep ? keep.length : rows;
+  const at = (i: number): number => (keep ? keep[i]! : i);
   const min: number[] = [], max: number[] = [], mean: number[] = [], std: number[] = [];
   const qs: number[][] = QUANTILES.map(() => []);
-  const col = new Float64Array(rows);
+  const col = new Float64Array(n);
   for (let d = 0; d < dim; d++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) {
-      const v = Number(values[r * dim + d]);
-      col[r] = v;
+    for (let i = 0; i < n; i++) {
+      const v = Number(values[at(i) * dim + d]);
+      col[i] = v;
       s += v;
     }
-    const m = rows > 0 ? s / rows : 0;
+    const m = n > 0 ? s / n : 0;
     let ss = 0;
-    for (let r = 0; r < rows; r++) ss += (col[r]! - m) ** 2;
+    for (let i = 0; i < n; i++) ss += (col[i]! - m) ** 2;
     col.sort();
-    min.push(rows > 0 ? col[0]! : 0);
-    max.push(rows > 0 ? col[rows - 1]! : 0);
+    min.push(n > 0 ? col[0]! : 0);
+    max.push(n > 0 ? col[n - 1]! : 0);
     mean.push(m);
-    std.push(rows > 0 ? Math.sqrt(ss / rows) : 0);
+    std.push(n > 0 ? Math.sqrt(ss / n) : 0);
     QUANTILES.forEach((q, i) => qs[i]!.push(quantileSorted(col, q)));
   }
-  const out = { min, max, mean, std, count: [rows] } as Partial<FeatureStats>;
+  const out = { min, max, mean, std, count: [n] } as Partial<FeatureStats>;
   QUANTILES.forEach((q, i) => (out[quantileKey(q)] = qs[i]!));
   return out as FeatureStats;
 }
@@ -149,8 +164,11 @@ function zipMap2(a: Nested[], b: Nested[], f: (xs: number[], ys: number[]) => nu
 }
 
 /** Aggregate per-episode stats of one feature into dataset stats. */
-export function aggregateFeatureStats(parts: FeatureStats[]): FeatureStats {
-  if (parts.length === 0) throw new Error('no stats to aggregate');
+export function aggregateFeatureStats(all: FeatureStats[]): FeatureStats {
+  if (all.length === 0) throw new Error('no stats to aggregate');
+  // parts without a value (count 0: an episode without shadow frames) carry no min/max/quantiles
+  const withValues = all.filter((p) => Number((p.count as number[])[0]) > 0);
+  const parts = withValues.length > 0 ? withValues : [all[0]!];
   const counts = parts.map((p) => Number((p.count as number[])[0]));
   const total = counts.reduce((a, b) => a + b, 0);
   const w = (xs: number[]): number => (total > 0 ? xs.reduce((acc, x, i) => acc + x * counts[i]!, 0) / total : 0);

@@ -3,7 +3,7 @@
  * handlers. One per process; the Electron app and the headless host both create it and attach
  * their transport to `session.api`.
  */
-import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
+import { SimCameraWorker, SimRobot, SimWorld, ScriptedExpert, TASK_FAMILIES, forwardKinematics, inverseKinematics, type TaskFamily } from '../../drivers/sim';
 import type { Camera } from '../../drivers/cameras/Camera';
 import type { Robot } from '../../drivers/robots/Robot';
 import type { ActionPlan, BoxGrid, CommandArgs, ControlState, PolicyInfo, PolicySettings, PolicyStatus, SessionSnapshot, Telemetry } from '../common/contract';
@@ -20,6 +20,7 @@ import { createVlaRunner, type VlaRunner } from './vla';
 import { createRemoteRunner, REMOTE_PROBLEM_ID, type RemoteRunner } from './remote';
 import { projectTipPath, TappedRunner } from './ghost';
 import { RecordingService, type DatasetSummary } from '../recording/service';
+import type { RecordedStep } from '../recording/recorder';
 import type { DatasetStatus } from '../common/contract';
 import { join, relative, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
@@ -150,12 +151,23 @@ export class ConsoleSession {
       task: this.world.task.instruction,
       onProblem: (p) => this.onProblem(p),
     });
-    loop.addSink(this.recording.sink);
+    loop.addSink({ onStep: (s) => this.recording.sink.onStep(this.withShadow(s)) });
     loop.addSink({ onStep: (s) => this.publish(s) });
     return loop;
   }
 
   private started = false;
+
+  /**
+   * Shadow mode for the recorder: on a tick the operator commanded, the goal the policy asked for
+   * on that same tick (the tap saw it before the arbiter gave the tick to the operator).
+   */
+  private withShadow(s: StepRecord): RecordedStep {
+    const tap = this.tap;
+    const last = tap?.last;
+    if (s.source !== 'operator' || tap === undefined || last === undefined || last.tick !== tap.ticks - 1) return s;
+    return { ...s, shadowGoal: last.goal };
+  }
 
   async start(): Promise<void> {
     this.started = true;
@@ -777,18 +789,27 @@ export class ConsoleSession {
     return { index, fps: r.fps, names: r.jointNames, state: r.state, action: r.action, intervention: r.intervention, videos };
   }
 
-  private async replay(index: number): Promise<{ frames: number }> {
+  private async replay(index: number, restoreScene = false): Promise<{ frames: number; scene?: { seed: number; family: string } }> {
     if (this.loop.estop) throw new ReinsError('busy', 'The e-stop is engaged. Release it first (the Release button, or Shift+R), then replay.');
     const ep = await this.recording.readActions(index);
     const actions = mapActions(ep.jointNames, this.robot.joints.map((j) => j.name), ep.actions);
     if (typeof actions === 'string') throw new ReinsError('bad_request', actions);
+    let scene: { seed: number; family: TaskFamily } | undefined;
+    if (restoreScene) {
+      if (!(this.robot instanceof SimRobot)) throw new ReinsError('bad_request', 'Restoring the scene works in the simulator only: a real scene has to be set up by hand. Replay without restoring it.');
+      if (ep.scene === null) throw new ReinsError('bad_request', `Episode ${index} has no recorded scene (recorded with a real arm, or by an earlier Reins). Replay without restoring it.`);
+      if (!TASK_FAMILIES.includes(ep.scene.family as TaskFamily)) throw new ReinsError('bad_request', `Episode ${index} was recorded in a task family this simulator does not have ("${ep.scene.family}"). Replay without restoring it.`);
+      scene = { seed: ep.scene.seed, family: ep.scene.family as TaskFamily };
+    }
     await this.stopCurrentPolicy();
+    // the world goes back to the recorded scene before the slow approach starts from wherever the arm is then
+    if (scene !== undefined) this.resetScene(scene.seed, scene.family);
     this.loop.handback();
     const gripperIndex = this.robot.joints.findIndex((j) => j.unit === 'percent');
     this.setRunner(new ReplayRunner(actions, index, { rateHz: this.loop.rateHz, gripperIndex }));
     this.policyId = `replay:${index}`;
     this.api.emit('session', this.snapshot());
-    return { frames: actions.length };
+    return { frames: actions.length, ...(scene ? { scene } : {}) };
   }
 
   private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
@@ -798,7 +819,8 @@ export class ConsoleSession {
       'dataset.status': async () => (this.recording.status().dataset ? status() : null),
       'dataset.startEpisode': async (a) => {
         // The task typed when the dataset was opened, unless this episode names its own.
-        await this.recording.startEpisode(a.task);
+        // the simulator's scene (seed, task family) is kept with the episode, so replay can restore it
+        await this.recording.startEpisode(a.task, this.robot instanceof SimRobot ? { seed: this.seed, family: this.world.task.family } : null);
         return status();
       },
       'dataset.endEpisode': async () => {
@@ -828,6 +850,7 @@ export class ConsoleSession {
           takeovers: e.quality.takeovers,
           success: e.quality.success,
           warnings: e.warnings,
+          scene: e.scene,
         })),
       'dataset.episode': (a) => this.episodeForReview(a.index),
       'dataset.deleteEpisode': async (a) => {
@@ -839,7 +862,7 @@ export class ConsoleSession {
         else await this.recording.discardOpen();
         return status();
       },
-      'dataset.replay': (a) => this.replay(a.index),
+      'dataset.replay': (a) => this.replay(a.index, a.restoreScene === true),
     };
   }
 

@@ -238,6 +238,30 @@ test('record an episode from the UI: create a dataset, start, end, and it is on 
   assert.deepEqual(consoleProblems, []);
 });
 
+test('review keys: → / ← step the open review and never start an episode; X closes it; the interventions filter', async () => {
+  await page.click('[data-testid="episode-review-0"]');
+  await page.waitForSelector('[data-testid="episode-review"]');
+  await page.click('[data-testid="review-play"]'); // focus inside the review, as an operator's click leaves it
+  await page.click('[data-testid="review-play"]');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForTimeout(300);
+  assert.equal(await page.$('[data-testid="episode-end"]'), null, '→ during review started an episode');
+  await page.keyboard.press('p');
+  await page.waitForSelector('[data-testid="review-play"][aria-label="Pause"]', { timeout: 3000 });
+  await page.keyboard.press('x');
+  await page.waitForSelector('[data-testid="episode-review"]', { state: 'detached', timeout: 3000 });
+  assert.ok(await page.$('[data-testid="episode-start"]'), 'still idle: no episode started or discarded');
+  // the e2e episode had no takeover: "with interventions only" hides it, unticking shows it again
+  await page.check('[data-testid="episode-filter-interventions"]');
+  await page.waitForSelector('[data-testid="episode-review-0"]', { state: 'detached', timeout: 3000 });
+  assert.match((await page.textContent('[data-testid="episode-filter-summary"]')) ?? '', /0 of 1/);
+  await page.screenshot({ path: `${ART}/07b-episode-filter.png` });
+  await page.uncheck('[data-testid="episode-filter-interventions"]');
+  await page.waitForSelector('[data-testid="episode-review-0"]', { timeout: 3000 });
+  assert.deepEqual(consoleProblems, []);
+});
+
 test('replay asks first, then moves slowly to the start pose under REPLAY', async () => {
   // move the arm away from where the episode started, so there is a start pose to approach
   await page.click('body');
@@ -246,6 +270,8 @@ test('replay asks first, then moves slowly to the start pose under REPLAY', asyn
   await page.waitForTimeout(500);
   await page.click('[data-testid="episode-replay-0"]');
   await page.waitForSelector('[data-testid="episode-replay-confirm-0"]');
+  // in the simulator the confirmation offers to restore the recorded scene (opt-in)
+  assert.equal(await page.isChecked('[data-testid="episode-replay-restore-0"]'), false);
   await page.screenshot({ path: `${ART}/08-replay-confirm.png` });
   await page.click('[data-testid="episode-replay-confirm-0"]');
   await page.waitForFunction(() => /REPLAY/.test(document.querySelector('[data-testid="source-badge"]')?.textContent ?? ''), undefined, { timeout: 5000 });

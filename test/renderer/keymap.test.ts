@@ -96,3 +96,25 @@ test('the help overlay lists every key resolveKey handles', () => {
   const recording = KEY_HELP.find((g) => g.title === 'Recording');
   assert.match(recording?.note ?? '', /Q stops recording/);
 });
+
+test('while a review is open, → / ← step it and never end or discard an episode; P plays, X closes; Space/Esc stay the e-stop', () => {
+  const rev = { ...ctx, datasetOpen: true, reviewOpen: true };
+  assert.deepEqual(resolveKey(key('ArrowRight'), rev), { kind: 'review-step', direction: 1, coarse: false });
+  assert.deepEqual(resolveKey(key('ArrowLeft', '', { shiftKey: true }), rev), { kind: 'review-step', direction: -1, coarse: true });
+  for (const c of ['ArrowRight', 'ArrowLeft', 'KeyN', 'KeyR', 'KeyQ']) {
+    const k = resolveKey(key(c), rev)?.kind ?? 'none';
+    assert.ok(!['episode-next', 'episode-discard', 'recording-stop'].includes(k), `${c} -> ${k} during review`);
+  }
+  assert.deepEqual(resolveKey(key('KeyP', 'p'), rev), { kind: 'review-play' });
+  assert.deepEqual(resolveKey(key('KeyX', 'x'), rev), { kind: 'review-close' });
+  assert.deepEqual(resolveKey(key('Space', ' '), rev), { kind: 'estop-engage' });
+  assert.deepEqual(resolveKey(key('Escape', 'Escape'), rev), { kind: 'estop-engage' });
+  assert.deepEqual(resolveKey(key('KeyR', 'R', { shiftKey: true }), rev), { kind: 'estop-release' });
+  // review keys are not e-stop or recording keys: P and X mean nothing outside a review
+  assert.equal(resolveKey(key('KeyP', 'p'), { ...ctx, datasetOpen: true }), undefined);
+  assert.equal(resolveKey(key('KeyX', 'x'), { ...ctx, datasetOpen: true }), undefined);
+  const review = KEY_HELP.find((g) => g.title === 'Episode review')!;
+  const keys = review.entries.flatMap((e) => e.keys);
+  for (const k of ['P', 'X', '→', '←']) assert.ok(keys.includes(k), `review help lacks ${k}`);
+  assert.ok(!keys.includes('Space') && !keys.includes('Esc'));
+});

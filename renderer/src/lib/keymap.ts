@@ -21,6 +21,11 @@ export interface KeyContext {
   datasetOpen: boolean;
   /** The focused element takes text (input, textarea, contenteditable). */
   typing: boolean;
+  /**
+   * An episode review is open: → / ← step its frames, P plays / pauses, X closes it, and the
+   * recording keys (→ N ← R Q) do nothing, so reviewing never ends or discards an episode.
+   */
+  reviewOpen?: boolean;
 }
 
 export type Axis = 'x' | 'y' | 'z';
@@ -35,7 +40,10 @@ export type KeyAction =
   | { kind: 'toggle-help' }
   | { kind: 'episode-next' }
   | { kind: 'episode-discard' }
-  | { kind: 'recording-stop' };
+  | { kind: 'recording-stop' }
+  | { kind: 'review-step'; direction: 1 | -1; coarse: boolean }
+  | { kind: 'review-play' }
+  | { kind: 'review-close' };
 
 /** Jog step per key press: degrees for body joints, percent for the gripper. */
 export const JOG_STEP = { fine: 2, coarse: 10 } as const;
@@ -92,6 +100,21 @@ export function resolveKey(ev: KeyLike, ctx: KeyContext): KeyAction | undefined 
 
   const cart = CARTESIAN[code];
   if (cart !== undefined) return { kind: 'cartesian', axis: cart.axis, direction: cart.direction, coarse: ev.shiftKey };
+
+  if (ctx.reviewOpen === true) {
+    switch (code) {
+      case 'ArrowRight':
+        return { kind: 'review-step', direction: 1, coarse: ev.shiftKey };
+      case 'ArrowLeft':
+        return { kind: 'review-step', direction: -1, coarse: ev.shiftKey };
+      case 'KeyP':
+        return { kind: 'review-play' };
+      case 'KeyX':
+        return { kind: 'review-close' };
+      default:
+        return undefined; // N, R, Q: no recording action behind an open review
+    }
+  }
 
   if (ctx.datasetOpen) {
     switch (code) {
@@ -177,6 +200,15 @@ export const KEY_HELP: HelpGroup[] = [
       { keys: ['→', 'N'], action: 'End the episode and save it (or start the next one when idle)' },
       { keys: ['←', 'R'], action: 'Discard the episode and re-record it' },
       { keys: ['Q'], action: 'Stop recording: save the episode in progress and close the dataset' },
+    ],
+  },
+  {
+    title: 'Episode review',
+    note: 'While a review is open the recording keys do nothing (→ / ← step the review instead); Space and Esc stay the e-stop.',
+    entries: [
+      { keys: ['P'], action: 'Play / pause the review' },
+      { keys: ['→', '←'], action: 'Step one frame forward / back (Shift: one second)' },
+      { keys: ['X'], action: 'Close the review' },
     ],
   },
   {

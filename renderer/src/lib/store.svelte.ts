@@ -118,6 +118,8 @@ export class ConsoleStore {
   selectedPolicy = $state('');
   taskText = $state('');
   helpOpen = $state(false);
+  /** The open episode review's keyboard controls (keymap: → / ← step, P play/pause, X close); undefined when none is open. */
+  review = $state<{ step(direction: 1 | -1, coarse: boolean): void; togglePlay(): void; close(): void } | undefined>(undefined);
   robotOpen = $state(false);
   recordOpen = $state(false);
   /** Bumped whenever the episode list may have changed (the recording panel refetches). */

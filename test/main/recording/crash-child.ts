@@ -20,14 +20,14 @@ const CAMS = [
   { key: 'wrist', width: 64, height: 64 },
 ];
 const hang = (): Promise<never> => new Promise(() => setInterval(() => undefined, 1000));
-const ds = await LeRobotDataset.create(root, { repoId: 'local/crash', fps: 30, robotType: 'so101_follower', jointNames: JOINTS, cameras: CAMS, video: Object.fromEntries(CAMS.map((c) => [c.key, chooseVideoSettings(c)])) });
+const ds = await LeRobotDataset.create(root, { repoId: 'local/crash', fps: 30, robotType: 'so101_follower', jointNames: JOINTS, cameras: CAMS, video: Object.fromEntries(CAMS.map((c) => [c.key, chooseVideoSettings(c)])), shadow: true });
 const rec = new DatasetRecorder(ds, { journalSyncMs: 200 });
 for (let e = 0; e < 2; e++) {
   await rec.startEpisode(`task ${e}`);
   await feedEpisode(rec, 20 + 5 * e, e, CAMS);
   await rec.endEpisode();
 }
-await rec.startEpisode('the interrupted one');
+await rec.startEpisode('the interrupted one', { seed: 9, family: 'stack' });
 if (mode === 'after-commit') {
   const append = ds.appendEpisode.bind(ds);
   ds.appendEpisode = async (...a: Parameters<typeof append>) => {

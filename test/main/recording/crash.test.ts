@@ -64,6 +64,13 @@ test('kill -9 mid-episode: finished episodes load, the open one is reported and 
   assert.equal(svc.status().dataset?.totalEpisodes, 3);
   const review = await svc.readEpisode(2);
   assert.equal(review.task, 'the interrupted one');
+  // the simulator scene (staged manifest) and the shadow goals (frame journal) survive the kill
+  assert.deepEqual(svc.listEpisodes()[2]!.scene, { seed: 9, family: 'stack' });
+  assert.deepEqual(svc.listEpisodes()[0]!.scene, null);
+  const { readRows } = await import('./helpers');
+  const recovered = (await readRows(join(root, 'data/chunk-000/file-002.parquet'))).filter((r) => Number(r.episode_index) === 2);
+  assert.ok(recovered.some((r) => r.shadow_valid === true));
+  for (const r of recovered) assert.equal(r.shadow_valid, r.intervention === true);
   assert.equal(review.state.length, rec.length);
   await svc.closeDataset();
   assert.ok(!existsSync(join(root, '.reins/open-episode')));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { StepRecord } from '../../../main/control/types';
 import type { ControlSource } from '../../../main/common/types';
-import type { DatasetRecorder } from '../../../main/recording/recorder';
+import type { DatasetRecorder, RecordedStep } from '../../../main/recording/recorder';
 
 export const REF = '/work/shared/fixtures/lerobot-v3-reference';
 export const refRoot = (): string => (existsSync(REF) ? REF : join(process.cwd(), '../shared/fixtures/lerobot-v3-reference'));
@@ -28,7 +28,8 @@ export function syntheticImage(w: number, h: number, t: number, ep: number, cam:
   return out;
 }
 
-export function syntheticStep(t: number, ep: number, cams: { key: string; width: number; height: number }[], fps = 30, t0Ms = 1000): StepRecord {
+/** Operator frames (t % 10 < 3) carry a shadow goal (the policy's, 3 units off the operator's action); recorded only by datasets with the shadow columns. */
+export function syntheticStep(t: number, ep: number, cams: { key: string; width: number; height: number }[], fps = 30, t0Ms = 1000): RecordedStep {
   const state = JOINTS.map((_, j) => 10 * Math.sin(0.1 * t + j + ep));
   const timeMs = t0Ms + (t * 1000) / fps;
   const images: StepRecord['observation']['images'] = {};
@@ -41,6 +42,7 @@ export function syntheticStep(t: number, ep: number, cams: { key: string; width:
     action: state.map((v) => v + 0.5),
     source,
     intervention: source === 'operator',
+    ...(source === 'operator' ? { shadowGoal: state.map((v) => v + 3.5) } : {}),
     clamped: false,
     watchdog: [],
     reasoning: { plan: 'reach, grasp, lift', subtask: `sub ${Math.floor(t / 5)}`, move: 'move left', gripper: 'open', visibleObjects: 'red block [1, 2, 3, 4]' },
@@ -112,6 +114,8 @@ export interface PandasRead {
   frames: number;
   dtypes?: Record<string, string>;
   episode_columns?: string[];
+  /** Frames with shadow_valid (datasets with the shadow-mode columns). */
+  shadow_frames?: number;
 }
 
 /**
@@ -247,7 +251,9 @@ export async function verifyDataset(root: string, opts: { codec?: string } = {})
   for (const k of Object.keys(info.features)) {
     assert.ok(stats[k], `stats.json has ${k}`);
     assert.deepEqual(Object.keys(stats[k]!), ['min', 'max', 'mean', 'std', 'count', 'q01', 'q10', 'q50', 'q90', 'q99']);
-    assert.deepEqual(stats[k]!.count, [expectFrom]);
+    // the shadow columns' stats count only the frames with a shadow goal (pyread.py recomputes them)
+    if (k !== 'shadow_goal' && k !== 'shadow_disagreement') assert.deepEqual(stats[k]!.count, [expectFrom]);
+    else assert.deepEqual(stats[k]!.count, [pandasRead.shadow_frames]);
   }
   return { info, episodes, tasks };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildInfo, chunkFile, type DatasetConfig } from '../../../main/recording/features';
 import { autoCodec } from '../../../main/recording/encoder';
 import { vectorStats, aggregateFeatureStats, ImageStatsAccumulator } from '../../../main/recording/stats';
-import { EpisodeBuilder, decodeJournal, encodeJournalLine, type FrameRow } from '../../../main/recording/episode';
+import { EpisodeBuilder, columnStats, decodeJournal, encodeJournalLine, type FrameRow } from '../../../main/recording/episode';
 import { JOINTS, refRoot } from './helpers';
 
 const av1 = { vcodec: 'libsvtav1', codec: 'av1', pixFmt: 'yuv420p', g: 2, crf: 30, preset: 12, fastDecode: 0 } as const;
@@ -81,4 +81,34 @@ test('auto codec: AV1 only where the machine can encode every camera in real tim
   assert.equal(autoCodec(two, 30, 2), 'h264');
   assert.equal(autoCodec(two, 30, 8), 'av1');
   assert.equal(autoCodec([{ key: 'front', width: 128, height: 96 }], 30, 1), 'av1');
+});
+
+test('shadow columns: NaN without a shadow goal, goal − action with one; stats skip NaN rows; the journal keeps the goal', () => {
+  const rows: FrameRow[] = [0, 1, 2, 3].map((i) => ({ state: [i, 0], action: [i, 10], timeMs: i * 33, cameraTimesMs: {}, source: i >= 2 ? 'operator' : 'policy', intervention: i >= 2 }));
+  rows[2]!.shadowGoal = [5, 12];
+  rows[3]!.shadowGoal = [7, 4];
+  const b = new EpisodeBuilder(2, 30, []);
+  rows.forEach((r) => b.add(r));
+  const c = b.columns(0, 0, 0);
+  assert.deepEqual(c.shadowValid, [false, false, true, true]);
+  assert.ok(Array.from(c.shadowGoal.subarray(0, 4)).every(Number.isNaN));
+  assert.deepEqual(Array.from(c.shadowGoal.subarray(4)), [5, 12, 7, 4]);
+  assert.deepEqual(Array.from(c.shadowDisagreement.subarray(4)), [3, 2, 4, -6]);
+  const s = columnStats(c, true);
+  assert.deepEqual(s.shadow_goal!.count, [2]);
+  assert.deepEqual(s.shadow_goal!.min, [5, 4]);
+  assert.deepEqual(s.shadow_goal!.mean, [6, 8]);
+  assert.deepEqual(s.shadow_valid!.mean, [0.5]);
+  assert.ok(!('shadow_goal' in columnStats(c, false)));
+  // an episode without shadow frames: zeros and count 0, which aggregation leaves out
+  const none = vectorStats([NaN, NaN, NaN, NaN], 2, 2, { skipNaN: true });
+  assert.deepEqual(none.count, [0]);
+  assert.deepEqual(none.min, [0, 0]);
+  const agg = aggregateFeatureStats([none, s.shadow_goal!]);
+  assert.deepEqual(agg.min, [5, 4]);
+  assert.deepEqual(agg.max, [7, 12]);
+  assert.deepEqual(agg.mean, [6, 8]);
+  assert.deepEqual(agg.count, [2]);
+  assert.deepEqual(decodeJournal(rows.map(encodeJournalLine).join('')), rows);
+  assert.throws(() => b.add({ ...rows[0]!, shadowGoal: [1] }), /shadow goal of 1 values/);
 });

@@ -10,7 +10,11 @@ Checks:
 * data/*/*.parquet (the glob LeRobot loads) holds exactly the files the episodes table references;
 * meta/episodes: ranges, lengths and tasks agree with the data files;
 * meta/stats.json and the per-episode stats columns recompute from the data files
-  (min, max, mean, std, count; quantiles lie within [min, max]).
+  (min, max, mean, std, count; quantiles lie within [min, max]); a feature that holds NaN (the
+  shadow-mode columns on frames without a shadow goal) is summed over its NaN-free rows only,
+  count = those rows, all zeros when there are none;
+* shadow mode: shadow_valid is exactly the rows where shadow_goal is not NaN, and
+  shadow_disagreement = shadow_goal - action on them (float32).
 """
 import json
 import math
@@ -42,6 +46,24 @@ def expected_type(ft):
     if shape == [1]:
         return ARROW_OF[dtype]
     return pa.list_(ARROW_OF[dtype], shape[0])
+
+
+def valid_rows(vals):
+    """Rows without NaN (a frame without a value is left out of the stats)."""
+    return vals[~np.isnan(vals).any(axis=1)]
+
+
+def check_stats(get, vals, where):
+    vals = valid_rows(vals)
+    if len(vals) == 0:
+        for stat in ("min", "max", "mean", "std"):
+            check(np.all(np.asarray(get(stat), dtype=np.float64) == 0), f"{where}: {stat} of a feature without values is {get(stat)}, not 0")
+        return 0
+    for stat, fn in (("min", np.min), ("max", np.max), ("mean", np.mean), ("std", np.std)):
+        got = np.asarray(get(stat), dtype=np.float64)
+        want = fn(vals, axis=0)
+        check(np.allclose(got, want, rtol=1e-5, atol=1e-5), f"{where}.{stat} {got.tolist()} != recomputed {want.tolist()}")
+    return len(vals)
 
 
 def main(root):
@@ -103,14 +125,20 @@ def main(root):
         used_tasks.add(t)
         check(list(ep["tasks"]) == [tasks[t]], f"episode {i}: tasks {list(ep['tasks'])} vs task_index {t} = {tasks[t]!r}")
         frames.append(df)
+        if "shadow_goal" in df.columns:
+            g = np.stack([np.asarray(v, dtype=np.float32) for v in df["shadow_goal"]])
+            d = np.stack([np.asarray(v, dtype=np.float32) for v in df["shadow_disagreement"]])
+            a = np.stack([np.asarray(v, dtype=np.float32) for v in df["action"]])
+            has = ~np.isnan(g).any(axis=1)
+            check(np.array_equal(has, df["shadow_valid"].to_numpy(dtype=bool)), f"episode {i}: shadow_valid is not where shadow_goal has values")
+            check(np.isnan(g[~has]).all() and np.isnan(d[~has]).all(), f"episode {i}: shadow columns hold values on frames without a shadow goal")
+            check(np.allclose(d[has], g[has] - a[has], atol=1e-3), f"episode {i}: shadow_disagreement != shadow_goal - action")
         # per-episode stats columns recompute
         for k in non_video:
             vals = np.stack([np.asarray(v, dtype=np.float64).reshape(-1) for v in df[k]])
-            for stat, fn in (("min", np.min), ("max", np.max), ("mean", np.mean), ("std", np.std)):
-                col = f"stats/{k}/{stat}"
-                if col in eps.columns:
-                    got = np.asarray(ep[col], dtype=np.float64)
-                    check(np.allclose(got, fn(vals, axis=0), rtol=1e-5, atol=1e-6), f"episode {i}: {col} {got} != {fn(vals, axis=0)}")
+            if f"stats/{k}/min" in eps.columns:
+                n_valid = check_stats(lambda stat: ep[f"stats/{k}/{stat}"], vals, f"episode {i}: stats/{k}")
+                check(int(np.asarray(ep[f"stats/{k}/count"])[0]) == n_valid, f"episode {i}: stats/{k}/count {ep[f'stats/{k}/count']} != {n_valid}")
     on_disk = set(str(p.relative_to(root)) for p in (root / "data").glob("*/*.parquet"))
     check(on_disk == referenced, f"data/*/*.parquet (what LeRobot loads) {sorted(on_disk)} != referenced {sorted(referenced)}")
     check(used_tasks == set(range(len(tasks))), f"tasks.parquet holds tasks no episode uses: used {sorted(used_tasks)} of {len(tasks)}")
@@ -122,10 +150,8 @@ def main(root):
     for k in non_video:
         vals = np.stack([np.asarray(v, dtype=np.float64).reshape(-1) for v in all_df[k]])
         s = stats[k]
-        check(s["count"] == [len(vals)], f"stats {k} count {s['count']}")
-        for stat, fn in (("min", np.min), ("max", np.max), ("mean", np.mean), ("std", np.std)):
-            want = fn(vals, axis=0)
-            check(np.allclose(np.asarray(s[stat]), want, rtol=1e-5, atol=1e-5), f"stats.json {k}.{stat} {s[stat]} != recomputed {want.tolist()}")
+        n_valid = check_stats(lambda stat: s[stat], vals, f"stats.json {k}")
+        check(s["count"] == [n_valid], f"stats {k} count {s['count']}, {n_valid} rows with values")
         for q in ("q01", "q10", "q50", "q90", "q99"):
             qq = np.asarray(s[q])
             check(np.all(qq >= np.asarray(s["min"]) - 1e-9) and np.all(qq <= np.asarray(s["max"]) + 1e-9), f"stats.json {k}.{q} outside [min, max]")
@@ -136,6 +162,8 @@ def main(root):
         "dtypes": {k: str(pq.read_schema(root / sorted(referenced)[0]).field(k).type) for k in non_video},
         "episode_columns": [c for c in eps.columns if not c.startswith("stats/")],
     }
+    if "shadow_valid" in all_df.columns:
+        out["shadow_frames"] = int(all_df["shadow_valid"].sum())
     print(json.dumps(out))
 
 

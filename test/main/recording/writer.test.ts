@@ -180,7 +180,7 @@ test('service: missing camera frames repeat the last one (counted), review gives
   const ann = await readRows(join(root, 'annotations/chunk-000/file-000.parquet'));
   assert.equal(ann[1]!['capture_time/wrist'], null);
   const [listed] = svc.listEpisodes();
-  assert.deepEqual({ ...listed, quality: undefined, warnings: undefined }, { index: 0, length: 12, task: TASK_A, durationS: 12 / 30, quality: undefined, warnings: undefined });
+  assert.deepEqual({ ...listed, quality: undefined, warnings: undefined }, { index: 0, length: 12, task: TASK_A, durationS: 12 / 30, quality: undefined, warnings: undefined, scene: null }); // no simulator scene given
   // a repeated frame is a lost frame: counted in the episode's metadata and warned about in the list
   assert.equal(listed!.quality.repeatedFrames, 4);
   assert.equal(listed!.quality.blankFrames, 0);

@@ -227,3 +227,119 @@ test('without a root folder, datasets go to <REINS_HOME>/datasets, which the sna
     await s.stop();
   }
 });
+
+test('shadow mode: while the operator drives, the policy goal and its disagreement are recorded per frame (read back with pyarrow)', { timeout: 120_000 }, async () => {
+  const { verifyDataset } = await import('../recording/helpers');
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const s = new ConsoleSession({ seed: 5, cameraWidth: 64, cameraHeight: 64, homeDir: home });
+  await s.robot.connect();
+  for (const c of s.cameras) await c.connect();
+  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  const call = async <T>(name: string, args: unknown): Promise<T> => {
+    const r = await conn.invoke(name, args);
+    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
+    return r.value as T;
+  };
+  const ticks = async (n: number, each?: () => void) => {
+    for (let i = 0; i < n; i++) {
+      each?.();
+      await s.loop.tick();
+      await sleep(33);
+    }
+  };
+  try {
+    const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
+    const root = join(parent, 'lab/shadow');
+    await call('dataset.open', { root: parent, repoId: 'lab/shadow', fps: 30, task: s.world.task.instruction, create: true });
+    await ticks(5);
+    await call('policy.start', { policy: 'expert' }); // the scripted expert keeps planning while the operator drives
+    await call('dataset.startEpisode', {});
+    await ticks(15);
+    // the operator takes over and drives the elbow away from where the expert wants it
+    await ticks(15, () => conn.command('jog', { joint: 'elbow_flex', delta: 2 }));
+    conn.command('handback', {});
+    await ticks(10);
+    await call('dataset.endEpisode', {});
+    const info = JSON.parse((await import('node:fs')).readFileSync(join(root, 'meta/info.json'), 'utf8'));
+    const names = s.robot.joints.map((j) => `${j.name}.pos`);
+    assert.deepEqual(info.features.shadow_goal, { dtype: 'float32', shape: [6], names });
+    assert.deepEqual(info.features.shadow_disagreement, { dtype: 'float32', shape: [6], names });
+    assert.deepEqual(info.features.shadow_valid, { dtype: 'bool', shape: [1], names: null });
+    // pyarrow + pandas (pyread.py): schema as declared, shadow_valid where shadow_goal has values,
+    // disagreement = goal - action, stats over the valid frames
+    await verifyDataset(root);
+    const rows = await readRows(join(root, 'data/chunk-000/file-000.parquet'));
+    const iv = rows.filter((r) => r.intervention === true);
+    assert.ok(iv.length >= 10, `operator frames: ${iv.length}`);
+    // every operator frame has the expert's goal (the expert answers every tick), and no policy frame has one
+    for (const r of rows) assert.equal(r.shadow_valid, r.intervention === true, `frame ${String(r.frame_index)}`);
+    for (const r of rows.filter((x) => x.intervention !== true)) assert.ok((r.shadow_goal as number[]).every(Number.isNaN));
+    const dis = iv.map((r) => r.shadow_disagreement as number[]);
+    for (const [k, r] of iv.entries()) {
+      const g = r.shadow_goal as number[];
+      const a = r.action as number[];
+      g.forEach((v, j) => assert.ok(Math.abs(v - a[j]! - dis[k]![j]!) < 1e-3));
+    }
+    // the operator pushed the elbow on (2° a tick): by the end of the takeover the expert disagrees on it
+    const elbow = names.indexOf('elbow_flex.pos');
+    assert.ok(Math.abs(dis.at(-1)![elbow]!) > 1, `elbow disagreement at the end of the takeover: ${dis.at(-1)![elbow]}`);
+    const stats = JSON.parse((await import('node:fs')).readFileSync(join(root, 'meta/stats.json'), 'utf8'));
+    assert.deepEqual(stats.shadow_goal.count, [iv.length]);
+    assert.ok((stats.shadow_goal.mean as number[]).every(Number.isFinite));
+  } finally {
+    await s.stop();
+  }
+});
+
+test('replay restores the recorded scene: the episode keeps its seed and task family, and replay resets the world to it before the approach', { timeout: 120_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const s = new ConsoleSession({ seed: 6, family: 'push', cameraWidth: 64, cameraHeight: 64, homeDir: home });
+  await s.robot.connect();
+  for (const c of s.cameras) await c.connect();
+  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  const call = async <T>(name: string, args: unknown): Promise<T> => {
+    const r = await conn.invoke(name, args);
+    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
+    return r.value as T;
+  };
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await s.loop.tick();
+      await sleep(33);
+    }
+  };
+  try {
+    const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
+    const recorded = { seed: s.snapshot().sim!.seed, family: s.world.task.family, instruction: s.world.task.instruction };
+    const layout = JSON.stringify(s.world.blocks.map((b) => b.pos));
+    await call('dataset.open', { root: parent, repoId: 'lab/scene', fps: 30, task: recorded.instruction, create: true });
+    await ticks(5);
+    await call('dataset.startEpisode', {});
+    await ticks(3);
+    conn.command('jog', { joint: 'shoulder_pan', delta: 10 });
+    await ticks(10);
+    await call('dataset.endEpisode', {});
+    await call('dataset.close', {});
+    // reopened from disk: the scene comes from the episodes table (reins/scene_seed, reins/task_family)
+    await call('dataset.open', { root: parent, repoId: 'lab/scene', fps: 30, task: recorded.instruction, create: false });
+    const [ep] = await call<InvokeResults['dataset.episodes']>('dataset.episodes', {});
+    assert.deepEqual(ep!.scene, { seed: recorded.seed, family: recorded.family });
+    // another scene now; replay without restoring leaves it, replay with restoring brings the recorded one back
+    await call('sim.reset', { seed: 41, family: 'stack' });
+    assert.notEqual(JSON.stringify(s.world.blocks.map((b) => b.pos)), layout);
+    conn.command('handback', {});
+    await call('dataset.replay', { index: 0 });
+    assert.equal(s.snapshot().sim!.seed, 41);
+    await call('policy.stop', {});
+    const rep = await call<InvokeResults['dataset.replay']>('dataset.replay', { index: 0, restoreScene: true });
+    assert.deepEqual(rep.scene, { seed: recorded.seed, family: recorded.family });
+    assert.deepEqual(s.snapshot().sim, { seed: recorded.seed, family: recorded.family, instruction: recorded.instruction });
+    assert.equal(JSON.stringify(s.world.blocks.map((b) => b.pos)), layout, 'the blocks are where they were when the episode was recorded');
+    assert.equal(s.snapshot().policy.id, 'replay:0');
+    await ticks(2);
+    const t = await s.loop.tick();
+    assert.equal(t.source, 'policy'); // the slow approach runs
+  } finally {
+    await s.stop();
+  }
+});
