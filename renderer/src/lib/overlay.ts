@@ -21,6 +21,16 @@ export interface OverlayInput {
   who: string;
 }
 
+/** An × of half-size r at (x, y), in the current stroke style: a step overtaken before its chunk landed. */
+export function drawCross(ctx: CanvasRenderingContext2D, x: number, y: number, r: number): void {
+  ctx.beginPath();
+  ctx.moveTo(x - r, y - r);
+  ctx.lineTo(x + r, y + r);
+  ctx.moveTo(x - r, y + r);
+  ctx.lineTo(x + r, y - r);
+  ctx.stroke();
+}
+
 export function drawOverlay(ctx: CanvasRenderingContext2D, o: OverlayInput): number {
   const s = o.scale;
   ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
@@ -63,14 +73,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, o: OverlayInput): num
       ctx.lineWidth = Math.max(1, 0.5 * s);
       tp.chunk.forEach((p, i) => {
         if (p === null || ch.offset + i >= 0) return;
-        const [x, y] = [p[0] * o.frameW * s, p[1] * o.frameH * s];
-        const r = 1.2 * s;
-        ctx.beginPath();
-        ctx.moveTo(x - r, y - r);
-        ctx.lineTo(x + r, y + r);
-        ctx.moveTo(x - r, y + r);
-        ctx.lineTo(x + r, y - r);
-        ctx.stroke();
+        drawCross(ctx, p[0] * o.frameW * s, p[1] * o.frameH * s, 1.2 * s);
       });
     }
     ctx.lineWidth = Math.max(1.5, 0.7 * s);
