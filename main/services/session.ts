@@ -705,7 +705,7 @@ export class ConsoleSession {
       recording,
       ...(recording && r!.episodeIndex !== null ? { episodeIndex: r!.episodeIndex, episodeFrames: r!.frames, episodeSeconds: fps ? r!.frames / fps : 0 } : {}),
       dropped: r?.lostFrames ?? 0,
-      ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total } } : {}),
+      ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total, cancellable: r.cancellable === true } } : {}),
       ...(r && Number.isFinite(r.achievedFps) ? { achievedFps: r.achievedFps } : {}),
       // the interrupted episode stays reported in every status (telemetry emits one 4 times a second) until recovered or discarded
       ...((summary?.openEpisode ?? st.dataset?.openEpisode) ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: (summary?.openEpisode ?? st.dataset?.openEpisode)!.frames } } : {}),
@@ -812,7 +812,7 @@ export class ConsoleSession {
     return { frames: actions.length, ...(scene ? { scene } : {}) };
   }
 
-  private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
+  private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.cancelSave' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
     const status = async () => this.datasetStatus(await this.recording.summary());
     return {
       'dataset.open': (a) => this.openDataset(a),
@@ -831,6 +831,10 @@ export class ConsoleSession {
       },
       'dataset.discardEpisode': async () => {
         await this.recording.discardEpisode();
+        return status();
+      },
+      'dataset.cancelSave': async () => {
+        await this.recording.cancelSave();
         return status();
       },
       'dataset.close': async () => {
