@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConsoleSession } from '../services/session';
 import type { ClientConnection } from '../services/api';
-import { parseStartArgs } from '../host/args';
+import { readFileSync } from 'node:fs';
+import { parseStartArgs, resolveCameraCalibrations } from '../host/args';
 import { handleCommand, handleInvoke } from './ipc';
 import { allowPermission, CONTENT_SECURITY_POLICY, isOwnPage, secureWebPreferences } from './security';
 
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   let args;
   try {
     args = parseStartArgs(mine);
+    resolveCameraCalibrations(args, (p) => readFileSync(p, 'utf8'));
   } catch (err) {
     console.error((err as Error).message);
     app.exit(2);

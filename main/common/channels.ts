@@ -24,6 +24,7 @@ export const INVOKE_CHANNELS = [
   'dataset.startEpisode',
   'dataset.endEpisode',
   'dataset.discardEpisode',
+  'dataset.cancelSave',
   'dataset.close',
   'dataset.episodes',
   'dataset.episode',

@@ -68,6 +68,7 @@ export const invokeSchemas = {
   'dataset.startEpisode': z.object({ task: z.string().min(1).max(500).optional() }).strict(),
   'dataset.endEpisode': z.object({}).strict(),
   'dataset.discardEpisode': z.object({}).strict(),
+  'dataset.cancelSave': z.object({}).strict(),
   'dataset.close': z.object({}).strict(),
   'dataset.episodes': z.object({}).strict(),
   'dataset.episode': z.object({ index: z.number().int().min(0) }).strict(),
@@ -251,7 +252,7 @@ export interface DatasetStatus {
   achievedFps?: number;
   openEpisode?: { index: number; frames: number };
   /** While the ended episode is being saved: parts done of total (tables, one per camera, commit). */
-  saving?: { done: number; total: number };
+  saving?: { done: number; total: number; /** The videos are still being finished: the save can be cancelled (the episode is then discarded). */ cancellable: boolean };
 }
 
 /** One row of the episode list: the capture figures kept in the episode's metadata. */
@@ -317,6 +318,8 @@ export interface InvokeResults {
   'dataset.startEpisode': DatasetStatus;
   'dataset.endEpisode': DatasetStatus;
   'dataset.discardEpisode': DatasetStatus;
+  /** Cancels the save of the episode being ended (discarding it) while its videos are being finished; 'busy' once the commit has begun. */
+  'dataset.cancelSave': DatasetStatus;
   'dataset.close': { closed: boolean };
   'dataset.episodes': EpisodeListItem[];
   'dataset.episode': { index: number; fps: number; names: string[]; state: number[][]; action: number[][]; intervention: boolean[]; videos: Record<string, { url: string; fromS: number; toS: number }> };

@@ -1,4 +1,6 @@
-/** Command-line options of `npm start` / the headless host. Pure. */
+/** Command-line options of `npm start` / the headless host. Pure (resolveToken and resolveCameraCalibrations read files through an injected reader). */
+import { parseCameraCalibration, type CameraCalibration } from '../services/cameraCalib';
+
 export interface StartArgs {
   headless: boolean;
   host: string;
@@ -23,6 +25,10 @@ export interface HostCameraSpec {
   width: number;
   height: number;
   fps: number;
+  /** --camera-calib K=PATH: the calibration file given for this camera (read by resolveCameraCalibrations). */
+  calibPath?: string;
+  /** The pinhole calibration (intrinsics + pose in the robot base frame): the ghost's tip path is drawn on this camera. */
+  calibration?: CameraCalibration;
 }
 
 /** `front=/dev/video0@640x480:30`, `wrist=testsrc`, `top=file:/data/demo.mp4@320x240` */
@@ -51,10 +57,15 @@ export const USAGE = `Usage: npm start -- [--headless] [--port N] [--host ADDR -
   --camera K=SRC[@WxH[:fps]]
                  a camera used with a real arm, repeatable: SRC is a capture device
                  (/dev/video0; on macOS an AVFoundation index; on Windows a DirectShow name),
-                 file:PATH (a video, looped) or testsrc (ffmpeg's test pattern)`;
+                 file:PATH (a video, looped) or testsrc (ffmpeg's test pattern)
+  --camera-calib K=PATH
+                 a JSON pinhole calibration of camera K (intrinsics fx, fy, cx, cy at width x
+                 height; position and rotation in the robot base frame; see the README): the
+                 policy's planned gripper path is drawn on that camera (SO-100/SO-101 arms)`;
 
 export function parseStartArgs(argv: readonly string[]): StartArgs {
   const a: StartArgs = { headless: false, host: '127.0.0.1', port: 5173, allowHosts: [], rateHz: 30, seed: 1, cameraWidth: 320, cameraHeight: 240, cameras: [] };
+  const calibs: [string, string][] = [];
   const need = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value.\n${USAGE}`);
@@ -117,12 +128,26 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
         i++;
         break;
       }
+      case '--camera-calib': {
+        const v = need(i, f);
+        const m = /^([A-Za-z0-9_]{1,32})=(.+)$/.exec(v);
+        if (!m) throw new Error(`--camera-calib must look like front=calib/front.json (key=PATH), got "${v}".`);
+        calibs.push([m[1]!, m[2]!]);
+        i++;
+        break;
+      }
       case '--help':
       case '-h':
         throw new Error(USAGE);
       default:
         throw new Error(`Unknown option "${f}".\n${USAGE}`);
     }
+  }
+  for (const [key, path] of calibs) {
+    const cam = a.cameras.find((c) => c.key === key);
+    if (cam === undefined) throw new Error(`--camera-calib ${key}: no camera "${key}"; give --camera ${key}=... as well (cameras: ${a.cameras.map((c) => c.key).join(', ') || 'none'}).`);
+    if (cam.calibPath !== undefined) throw new Error(`--camera-calib ${key} given twice.`);
+    cam.calibPath = path;
   }
   if (a.token !== undefined && a.tokenFile !== undefined) throw new Error('Give either --token or --token-file, not both.');
   if (a.token !== undefined && a.token.length < 8) throw new Error('--token must be at least 8 characters.');
@@ -156,4 +181,32 @@ export function resolveToken(a: StartArgs, env: Readonly<Record<string, string |
   if (token.length < 8) throw new Error(`The token (${from}) must be at least 8 characters.`);
   if (/\s/.test(token)) throw new Error(`The token (${from}) must not contain spaces.`);
   return token;
+}
+
+/**
+ * Reads each --camera-calib file into its camera's spec. The calibration's image size must have the
+ * camera's aspect ratio (the intrinsics are scaled to the captured size; a different aspect means a
+ * crop the calibration does not describe). Errors name the file and the field.
+ */
+export function resolveCameraCalibrations(a: StartArgs, readFile: (path: string) => string): void {
+  for (const cam of a.cameras) {
+    if (cam.calibPath === undefined) continue;
+    let text: string;
+    try {
+      text = readFile(cam.calibPath);
+    } catch (err) {
+      throw new Error(`--camera-calib ${cam.key}: cannot read ${cam.calibPath}: ${(err as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`--camera-calib ${cam.key}: ${cam.calibPath} is not JSON: ${(err as Error).message}`);
+    }
+    const c = parseCameraCalibration(json, `--camera-calib ${cam.key}: ${cam.calibPath}`);
+    if (Math.abs(c.width / c.height - cam.width / cam.height) > 0.01 * (cam.width / cam.height)) {
+      throw new Error(`--camera-calib ${cam.key}: ${cam.calibPath} is for ${c.width}x${c.height} images but the camera captures ${cam.width}x${cam.height} (another aspect ratio). Calibrate at the capture size, or capture at ${c.width}x${c.height}.`);
+    }
+    cam.calibration = c;
+  }
 }

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { parseStartArgs, resolveToken } from './args';
+import { parseStartArgs, resolveCameraCalibrations, resolveToken } from './args';
 import { startHost, type RunningHost } from './server';
 import { ConsoleSession } from '../services/session';
 
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   try {
     args = parseStartArgs(process.argv.slice(2));
     args.token = resolveToken(args, process.env, (p) => readFileSync(p, 'utf8'));
+    resolveCameraCalibrations(args, (p) => readFileSync(p, 'utf8'));
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);

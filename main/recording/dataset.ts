@@ -86,7 +86,8 @@ export interface FinishedEpisode {
 
 /** Where a save stands: tables written, videos remuxed (one step per camera), commit, done. */
 export interface SaveProgress {
-  step: 'tables' | 'videos' | 'commit' | 'done';
+  /** 'encoding': the recorder is finishing the episode's videos (before the dataset's own steps). */
+  step: 'encoding' | 'tables' | 'videos' | 'commit' | 'done';
   done: number;
   total: number;
 }

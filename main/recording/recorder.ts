@@ -59,6 +59,8 @@ export interface RecorderStatus {
   lostFrames: number;
   /** While saving: which part of the save is done. */
   saving?: SaveProgress;
+  /** While saving: the save can still be cancelled (the videos are being finished; the commit has not begun). */
+  cancellable?: boolean;
   queueDepth: number;
   queueCapacity: number;
   /** Measured over the last second of steps (NaN before two steps). */
@@ -93,6 +95,12 @@ export class DatasetRecorder implements StepSink {
   private success: boolean | null = null;
   private scene: SceneRef | null = null;
   private saveProgress?: SaveProgress;
+  /** The operator cancelled the save of the episode being ended (before its commit). */
+  private cancelling = false;
+  /** The episode being ended is being committed to the dataset: too late to cancel. */
+  private committing = false;
+  private cancelDone?: Promise<void>;
+  private resolveCancel?: () => void;
   private journal?: fsp.FileHandle;
   private lastSyncMs = -Infinity;
   private task: string | null = null;
@@ -230,7 +238,8 @@ export class DatasetRecorder implements StepSink {
         await this.writeStep(step);
       }
     } catch (err) {
-      this.fail(err);
+      // a cancelled save kills the encoders under the pump: that is not a failure
+      if (!this.cancelling) this.fail(err);
     } finally {
       this.pumping = undefined;
       this.releaseWaiters();
@@ -319,17 +328,33 @@ export class DatasetRecorder implements StepSink {
     if (this.state === 'failed') throw this.failure!;
     if (this.state !== 'recording') throw new ReinsError('recording_error', 'No episode is being recorded.');
     this.state = 'saving';
+    this.cancelling = false;
+    this.committing = false;
+    const encoders = [...this.encoders.values()];
+    this.saveProgress = { step: 'encoding', done: 0, total: encoders.length };
     await this.drain();
     try {
-      if (this.failure) throw this.failure;
+      if (this.failure && !this.cancelling) throw this.failure;
       await this.journal?.sync();
       await this.journal?.close();
       this.journal = undefined;
-      await Promise.all([...this.encoders.values()].map((e) => e.finish()));
+      let finished = 0;
+      await Promise.all(
+        encoders.map(async (e) => {
+          await e.finish();
+          finished++;
+          if (!this.cancelling) this.saveProgress = { step: 'encoding', done: finished, total: encoders.length };
+        }),
+      );
     } catch (err) {
-      this.fail(err);
-      throw this.failure!;
+      if (!this.cancelling) {
+        this.fail(err);
+        throw this.failure!;
+      }
     }
+    // the last moment the operator may cancel: from here on the episode is committed
+    if (this.cancelling) throw await this.finishCancel();
+    this.committing = true;
     const builder = this.builder!;
     if (builder.length === 0) {
       await this.discardStaging();
@@ -365,10 +390,51 @@ export class DatasetRecorder implements StepSink {
       warnings: qualityWarnings(meta.quality, this.fps, meta.length),
     };
     this.saveProgress = undefined;
+    this.committing = false;
     this.state = 'idle';
     this.task = null;
     this.builder = undefined;
     return summary;
+  }
+
+  /**
+   * Cancels the save of the episode being ended, while its videos are still being finished: the
+   * encoders are stopped, the episode's staging is removed (nothing already committed is touched)
+   * and endEpisode rejects with 'cancelled'. Once the commit has begun it is refused ('busy').
+   * Resolves when the episode is gone and the recorder is idle again.
+   */
+  async cancelSave(): Promise<void> {
+    if (this.state !== 'saving' || this.builder === undefined) throw new ReinsError('recording_error', 'No episode is being saved.');
+    if (this.committing) throw new ReinsError('busy', 'too late to cancel: the episode is being committed.');
+    if (!this.cancelling) {
+      this.cancelling = true;
+      this.queue = [];
+      this.cancelDone = new Promise<void>((resolve) => (this.resolveCancel = resolve));
+      this.releaseWaiters();
+      for (const e of this.encoders.values()) await e.abort();
+    }
+    await this.cancelDone;
+  }
+
+  /** endEpisode's side of a cancel: the staging goes, the recorder is idle again; returns the error endEpisode rejects with. */
+  private async finishCancel(): Promise<ReinsError> {
+    const index = this.dataset.episodes.length;
+    for (const e of this.encoders.values()) await e.abort();
+    await this.journal?.close().catch(() => undefined);
+    this.journal = undefined;
+    try {
+      await this.discardStaging();
+    } finally {
+      this.failure = undefined;
+      this.saveProgress = undefined;
+      this.cancelling = false;
+      this.state = 'idle';
+      this.task = null;
+      this.builder = undefined;
+      this.resolveCancel?.();
+      this.resolveCancel = undefined;
+    }
+    return new ReinsError('cancelled', `Saving was cancelled: episode ${index} was discarded (the episodes already saved are untouched).`);
   }
 
   /** The task outcome of the episode being recorded, where known (the simulator); kept in its metadata. */
@@ -441,6 +507,7 @@ export class DatasetRecorder implements StepSink {
     };
     if (this.failure) s.error = toErrorData(this.failure);
     if (this.state === 'saving' && this.saveProgress) s.saving = { ...this.saveProgress };
+    if (this.state === 'saving') s.cancellable = !this.committing && !this.cancelling && this.builder !== undefined;
     return s;
   }
 

@@ -260,6 +260,11 @@ export class RecordingService {
     return this.need().rec.discardEpisode();
   }
 
+  /** Cancels the save of the episode being ended while its videos are being finished (the episode is discarded). */
+  cancelSave(): Promise<void> {
+    return this.need().rec.cancelSave();
+  }
+
   listEpisodes(): EpisodeInfo[] {
     const { ds } = this.need();
     return ds.episodes.map((e) => this.episodeInfo(e));

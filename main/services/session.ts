@@ -18,7 +18,7 @@ import { BundleCatalog } from './policies';
 import { mapActions, ReplayRunner } from './replay';
 import { createVlaRunner, type VlaRunner } from './vla';
 import { createRemoteRunner, REMOTE_PROBLEM_ID, type RemoteRunner } from './remote';
-import { projectTipPath, TappedRunner } from './ghost';
+import { ghostCamera, projectTipPath, TappedRunner } from './ghost';
 import { RecordingService, type DatasetSummary } from '../recording/service';
 import type { RecordedStep } from '../recording/recorder';
 import type { DatasetStatus } from '../common/contract';
@@ -282,11 +282,12 @@ export class ConsoleSession {
     if (v === undefined) return undefined;
     const p = v.plan();
     const plan: ActionPlan = { ...p, role: s.source === 'operator' ? 'shadow' : 'acting' };
-    const front = this.cameras.find((c) => c.key === 'front');
-    if (this.robot.type === 'sim_so101' && front !== undefined) {
-      const [current = null, ...points] = projectTipPath([s.observation.state, ...p.queued], front.width, front.height);
-      plan.tipPath = { camera: 'front', points, current };
-      if (p.chunk !== undefined) plan.tipPath.chunk = projectTipPath(p.chunk.goals, front.width, front.height);
+    const calibs = Object.fromEntries((this.robot.type === 'sim_so101' ? [] : (this.opts.hardwareCameras ?? [])).map((c) => [c.key, c.calibration]));
+    const g = ghostCamera(this.robot.type, this.cameras, calibs);
+    if (g !== undefined) {
+      const [current = null, ...points] = projectTipPath([s.observation.state, ...p.queued], g.width, g.height, g.model);
+      plan.tipPath = { camera: g.key, points, current };
+      if (p.chunk !== undefined) plan.tipPath.chunk = projectTipPath(p.chunk.goals, g.width, g.height, g.model);
     }
     const last = this.tap?.last;
     if (s.source === 'operator' && last !== undefined && last.tick === this.tap!.ticks - 1) plan.disagreement = last.goal.map((g, i) => g - (s.action[i] ?? g));
@@ -705,7 +706,7 @@ export class ConsoleSession {
       recording,
       ...(recording && r!.episodeIndex !== null ? { episodeIndex: r!.episodeIndex, episodeFrames: r!.frames, episodeSeconds: fps ? r!.frames / fps : 0 } : {}),
       dropped: r?.lostFrames ?? 0,
-      ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total } } : {}),
+      ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total, cancellable: r.cancellable === true } } : {}),
       ...(r && Number.isFinite(r.achievedFps) ? { achievedFps: r.achievedFps } : {}),
       // the interrupted episode stays reported in every status (telemetry emits one 4 times a second) until recovered or discarded
       ...((summary?.openEpisode ?? st.dataset?.openEpisode) ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: (summary?.openEpisode ?? st.dataset?.openEpisode)!.frames } } : {}),
@@ -812,7 +813,7 @@ export class ConsoleSession {
     return { frames: actions.length, ...(scene ? { scene } : {}) };
   }
 
-  private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
+  private datasetHandlers(): Pick<InvokeHandlers, 'dataset.open' | 'dataset.status' | 'dataset.startEpisode' | 'dataset.endEpisode' | 'dataset.discardEpisode' | 'dataset.cancelSave' | 'dataset.close' | 'dataset.episodes' | 'dataset.episode' | 'dataset.deleteEpisode' | 'dataset.recover' | 'dataset.replay'> {
     const status = async () => this.datasetStatus(await this.recording.summary());
     return {
       'dataset.open': (a) => this.openDataset(a),
@@ -831,6 +832,10 @@ export class ConsoleSession {
       },
       'dataset.discardEpisode': async () => {
         await this.recording.discardEpisode();
+        return status();
+      },
+      'dataset.cancelSave': async () => {
+        await this.recording.cancelSave();
         return status();
       },
       'dataset.close': async () => {

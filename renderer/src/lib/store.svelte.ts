@@ -514,6 +514,11 @@ export class ConsoleStore {
       this.beginReset();
     }
   }
+  /** Cancels the save of the episode being ended (it is discarded); refused once its commit has begun. */
+  async cancelSave(): Promise<void> {
+    const d = await this.act('cancelSave', () => this.api.invoke('dataset.cancelSave', {}));
+    if (d !== undefined) this.recording = d;
+  }
   /** Starts the reset period; when it ends the next episode starts by itself. */
   private beginReset(): void {
     this.cancelReset();

@@ -343,3 +343,58 @@ test('replay restores the recorded scene: the episode keeps its seed and task fa
     await s.stop();
   }
 });
+
+test('an episode save can be cancelled through the API while its videos are finished: it is discarded, the next one saves', { timeout: 120_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const s = new ConsoleSession({ seed: 3, cameraWidth: 224, cameraHeight: 224, homeDir: home });
+  await s.robot.connect();
+  for (const c of s.cameras) await c.connect();
+  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
+  const call = async <T>(name: string, args: unknown): Promise<T> => {
+    const r = await conn.invoke(name, args);
+    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
+    return r.value as T;
+  };
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await s.loop.tick();
+      await sleep(33);
+    }
+  };
+  try {
+    const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
+    await call('dataset.open', { root: parent, repoId: 'lab/cancel', fps: 30, task: s.world.task.instruction, create: true });
+    await ticks(10);
+    const bad = await conn.invoke('dataset.cancelSave', { now: true });
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.equal(bad.error.code, 'bad_request');
+    const none = await conn.invoke('dataset.cancelSave', {});
+    assert.equal(none.ok, false);
+    if (!none.ok) assert.equal(none.error.code, 'recording_error');
+
+    await call('dataset.startEpisode', {});
+    await ticks(40);
+    const ending = conn.invoke('dataset.endEpisode', {});
+    await sleep(0);
+    const mid = await call<DatasetStatus>('dataset.status', {});
+    assert.equal(mid.saving?.cancellable, true, 'the status offers the cancel while the videos are finished');
+    const after = await call<DatasetStatus>('dataset.cancelSave', {});
+    assert.equal(after.recording, false);
+    assert.equal(after.episodes, 0);
+    assert.equal(after.openEpisode, undefined, 'nothing left to recover');
+    const r = await ending;
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.error.code, 'cancelled');
+      assert.match(r.error.message, /discarded/);
+    }
+
+    await call('dataset.startEpisode', {});
+    await ticks(30);
+    const saved = await call<DatasetStatus>('dataset.endEpisode', {});
+    assert.equal(saved.episodes, 1);
+    assert.ok(saved.frames >= 25, `frames ${saved.frames}`);
+  } finally {
+    await s.stop();
+  }
+});
