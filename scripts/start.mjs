@@ -62,20 +62,26 @@ function parentOf(pid) {
 /** Forwards signals to the child, follows the parent's death, exits with the child. */
 function supervise(child) {
   let stopping = false;
-  const stop = (sig) => {
+  let stoppingSince = 0;
+  // A terminal's Ctrl-C reaches the whole process group (npm, this launcher and the host) and npm
+  // forwards it again: the same signal arrives two or three times within milliseconds. Only a signal
+  // given again later (an operator pressing Ctrl-C a second time) kills the child without waiting
+  // for its clean stop (a real arm's torque off, recordings closed).
+  const stop = (sig, fromSignal) => {
     if (stopping) {
-      child.kill('SIGKILL'); // a second signal: do not wait any longer
+      if (fromSignal && Date.now() - stoppingSince > 1500) child.kill('SIGKILL');
       return;
     }
     stopping = true;
+    stoppingSince = Date.now();
     child.kill(sig);
   };
-  for (const sig of SIGNALS) process.on(sig, () => stop(sig));
+  for (const sig of SIGNALS) process.on(sig, () => stop(sig, true));
   const parent = process.ppid;
   // Run by npm (npm → sh -c → this): on Linux also watch npm itself, whose SIGKILL leaves the shell alive.
   const grandparent = process.env.npm_lifecycle_event !== undefined ? parentOf(parent) : undefined;
   const watch = setInterval(() => {
-    if (process.ppid !== parent || (grandparent !== undefined && parentOf(parent) !== grandparent)) stop('SIGTERM');
+    if (process.ppid !== parent || (grandparent !== undefined && parentOf(parent) !== grandparent)) stop('SIGTERM', false);
   }, 500);
   watch.unref();
   child.on('exit', (code, signal) => {

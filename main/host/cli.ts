@@ -28,12 +28,21 @@ async function main(): Promise<void> {
   const session = new ConsoleSession({ rateHz: args.rateHz, seed: args.seed, cameraWidth: args.cameraWidth, cameraHeight: args.cameraHeight, hardwareCameras: args.cameras, log: (m) => console.log(m) });
   let host: RunningHost | undefined;
   let stopping = false;
-  const shutdown = async (why: string) => {
+  let stoppingSinceMs = 0;
+  // A terminal's Ctrl-C (or `kill` of the process group) reaches this process AND the launcher,
+  // which forwards it: the same signal arrives twice within milliseconds, and the launcher going
+  // away closes the IPC channel too. Those must not cut the clean stop short (a real arm's torque
+  // off, recordings closed). Only a signal given again after REPEAT_FORCE_MS (an operator pressing
+  // Ctrl-C a second time) exits at once.
+  const REPEAT_FORCE_MS = 1500;
+  const shutdown = async (why: string, isSignal: boolean) => {
     if (stopping) {
+      if (!isSignal || performance.now() - stoppingSinceMs < REPEAT_FORCE_MS) return;
       console.log(`${why} again: exiting now.`);
       process.exit(1);
     }
     stopping = true;
+    stoppingSinceMs = performance.now();
     console.log(`\n${why}: stopping (the arm holds, recordings are closed).`);
     const force = setTimeout(() => {
       console.error('Stopping took over 10 s; exiting.');
@@ -43,6 +52,7 @@ async function main(): Promise<void> {
     try {
       await host?.close();
       await session.stop();
+      console.log('Stopped.');
     } catch (err) {
       console.error(`Stopping failed: ${(err as Error).message}`);
       process.exit(1);
@@ -50,9 +60,9 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   // Installed before anything starts, so a signal during start-up also stops cleanly.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig, true));
   // Started by scripts/start.mjs with an IPC channel: when the launcher dies (even by SIGKILL), the channel closes.
-  if (process.send) process.on('disconnect', () => void shutdown('the launcher (npm start) went away'));
+  if (process.send) process.on('disconnect', () => void shutdown('the launcher (npm start) went away', false));
 
   await session.start();
   try {

@@ -110,3 +110,37 @@ for (const how of ['SIGTERM to npm', 'SIGKILL to npm', 'SIGKILL to the launcher'
     }
   });
 }
+
+test('npm start: Ctrl-C in a terminal (SIGINT to the whole process group, forwarded again by npm) stops the host cleanly, not by force', { timeout: 120_000 }, async () => {
+  const seed = String(100_000_000 + Math.floor(Math.random() * 800_000_000));
+  const env = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: '/nonexistent' };
+  // its own process group, as a terminal's foreground job
+  const child = spawn('npm', ['start', '--', '--headless', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const m = await waitFor(() => out, /Reins console at (http:\/\/\S+)/, 100_000);
+    const port = Number(new URL(m[1]!).port);
+    process.kill(-child.pid!, 'SIGINT');
+    assert.ok(await stopsServing(port, 20_000), `the host still serves on port ${port}`);
+    await waitFor(() => out, /Stopped\./, 15_000); // session.stop() finished: the arm held, torque off on a real arm, recordings closed
+    assert.doesNotMatch(out, /again: exiting now/, 'the repeated delivery of one Ctrl-C did not cut the clean stop short');
+    const end = Date.now() + 10_000;
+    while (hostPids(seed).length && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(hostPids(seed), []);
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    for (const pid of hostPids(seed)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+});
