@@ -156,7 +156,12 @@ test('the demo VLA: POLICY (or POLICY · waiting) while its queue refills, never
   const policyFrom = seen.findIndex((t) => /^POLICY/.test(t));
   assert.ok(policyFrom >= 0, `never showed POLICY: ${[...new Set(seen)].join(' | ')}`);
   const after = seen.slice(policyFrom);
-  assert.ok(!after.some((t) => /^HOLD/.test(t)), `HOLD while the policy ran: ${[...new Set(after)].join(' | ')}`);
+  // A loop that misses its own deadline (the watchdog's 'the control loop stalled': the machine ran
+  // out of CPU) really holds; that is not a refill and is not what this checks. Any other HOLD is.
+  const holds = after.filter((t) => /^HOLD/.test(t));
+  const refillHolds = holds.filter((t) => !/^HOLD[^(]*\(.*— the control loop stalled\)$/.test(t));
+  assert.ok(refillHolds.length === 0, `HOLD while the policy ran: ${[...new Set(after)].join(' | ')}`);
+  assert.ok(holds.length <= after.length / 10, `the loop stalled in ${holds.length} of ${after.length} samples: ${[...new Set(holds)].join(' | ')}`);
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="overlay-front"]')?.getAttribute('data-ghost') ?? 0) > 0, undefined, { timeout: 10_000 });
   await page.waitForFunction(() => Number(document.querySelector('[data-series="step"]')?.getAttribute('data-n') ?? 0) > 2, undefined, { timeout: 10_000 });
   // the policy's own boxes (its 32×32 input grid mapped back through its centre crop) are drawn too
