@@ -17,8 +17,9 @@
  * Limits: at most MAX_CLIENTS sockets; a message over MAX_WS_PAYLOAD bytes closes the socket
  * (ws maxPayload: it is never buffered whole); one over MAX_MESSAGE_BYTES is answered
  * payload_too_large; a client's messages and bytes per second are budgeted before any parsing (a flood
- * is told once a second, and closed with 1008 when it keeps going); events and
- * frames towards a socket that does not read are dropped past SOFT_BUFFER_BYTES, and a socket
+ * is told once a second, and closed with 1008 when it keeps going); stream events (telemetry,
+ * reasoning, recording) towards a socket that does not read are dropped past SOFT_BUFFER_BYTES (frames are held back
+ * by the API past MAX_BUFFERED_FRAME_BYTES, main/services/api.ts), and a socket
  * past HARD_BUFFER_BYTES is closed.
  *
  * Liveness: every socket is pinged each `heartbeatMs` (browsers answer pings in their network
@@ -26,9 +27,8 @@
  * vanished without closing (laptop asleep, cable pulled, Wi-Fi gone) is closed like one that said
  * goodbye: if it was jogging the arm, the arm falls to HOLD at its measured position.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_SECOND } from '../common/channels';
@@ -273,7 +273,9 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
         sendJson({ t: 'event', name, payload });
       },
       sendFrame: (f) => {
-        if (ws.readyState !== ws.OPEN || ws.bufferedAmount > SOFT_BUFFER_BYTES) return;
+        // Past MAX_BUFFERED_FRAME_BYTES the API holds the frame back itself (bufferedBytes below): a
+        // second check here could only drop a frame the API counts as awaiting an ack.
+        if (ws.readyState !== ws.OPEN) return;
         ws.send(encodeFrame(f), { binary: true });
       },
       bufferedBytes: () => ws.bufferedAmount,
