@@ -41,9 +41,13 @@ export function rawHttp(port: number, request: string, timeoutMs = 5000): Promis
   });
 }
 
+/** `GET target` with these headers (a header given here replaces the default of the same name). */
+function getRequest(target: string, headers: Record<string, string>): string {
+  return `GET ${target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+}
+
 export function get(port: number, target: string, headers: Record<string, string> = {}): Promise<{ status: number; head: string; body: string }> {
-  const h = { Host: `127.0.0.1:${port}`, Connection: 'close', ...headers };
-  return rawHttp(port, `GET ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+  return rawHttp(port, getRequest(target, { Host: `127.0.0.1:${port}`, Connection: 'close', ...headers }));
 }
 
 /** A WebSocket upgrade request with exactly these headers; resolves with the status line's code. */
@@ -69,7 +73,7 @@ export function upgrade(port: number, target: string, headers: Record<string, st
       clearTimeout(t);
       reject(e);
     });
-    s.write(`GET ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+    s.write(getRequest(target, h));
   });
 }
 

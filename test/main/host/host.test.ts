@@ -8,6 +8,7 @@ import { ApiServer, type CommandHandlers, type InvokeHandlers } from '../../../m
 import { startHost, isLoopback } from '../../../main/host/server';
 import { parseStartArgs } from '../../../main/host/args';
 import { encodeFrame, decodeFrame } from '../../../main/common/frames';
+import { openWs as open } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'reins-host-'));
 writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Reins</title>');
@@ -18,13 +19,6 @@ const host = await startHost({ host: '127.0.0.1', port: 0, rendererDir: dir, api
 after(() => host.close());
 const base = host.url.replace(/\/$/, '');
 
-function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-  return new Promise((res, rej) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => res(ws));
-    ws.once('error', rej);
-  });
-}
 function next(ws: WebSocket): Promise<any> {
   return new Promise((res) => ws.once('message', (d) => res(JSON.parse(d.toString()))));
 }
