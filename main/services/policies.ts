@@ -166,38 +166,7 @@ export class BundleCatalog {
         continue;
       }
       this.validations++;
-      if (await isRemote(dir)) {
-        // A remote policy's manifest is plain JSON (no graphs to load): validated here.
-        const r = validateRemoteBundle(dir, { robotJoints, cameras });
-        const info: BundleInfo = {
-          id: name,
-          // the menu shows the short name; the description goes in the detail line under it
-          name,
-          description: r.manifest?.description ?? `remote policy at ${r.manifest?.server.url ?? '?'}`,
-          kind: 'remote',
-          valid: r.ok,
-          problems: r.problems.map((p) => `${p.path}: ${p.message}`),
-          dir,
-        };
-        this.cache.set(dir, { key, info });
-        out.push(info);
-        continue;
-      }
-      let r: ValidateResult;
-      try {
-        r = await this.validate(dir, robotJoints);
-      } catch (err) {
-        r = { problems: [{ path: '(bundle)', message: `could not be validated: ${(err as Error).message}` }] };
-      }
-      const info: BundleInfo = {
-        id: name,
-        name,
-        ...(r.description ? { description: r.description } : {}),
-        kind: r.kind === 'chunk_regression' ? 'chunk_regression' : 'autoregressive',
-        valid: r.problems.length === 0,
-        problems: r.problems.map((p) => `${p.path}: ${p.message}`),
-        dir,
-      };
+      const info = (await isRemote(dir)) ? remoteInfo(name, dir, robotJoints, cameras) : await this.localInfo(name, dir, robotJoints);
       this.cache.set(dir, { key, info });
       out.push(info);
     }
@@ -205,9 +174,43 @@ export class BundleCatalog {
     return out;
   }
 
+  /** A local bundle, validated in the worker (its ONNX graphs are loaded). */
+  private async localInfo(name: string, dir: string, robotJoints: string[]): Promise<BundleInfo> {
+    let r: ValidateResult;
+    try {
+      r = await this.validate(dir, robotJoints);
+    } catch (err) {
+      r = { problems: [{ path: '(bundle)', message: `could not be validated: ${(err as Error).message}` }] };
+    }
+    return {
+      id: name,
+      name,
+      ...(r.description ? { description: r.description } : {}),
+      kind: r.kind === 'chunk_regression' ? 'chunk_regression' : 'autoregressive',
+      valid: r.problems.length === 0,
+      problems: r.problems.map((p) => `${p.path}: ${p.message}`),
+      dir,
+    };
+  }
+
   async dispose(): Promise<void> {
     await this.validator?.dispose();
   }
+}
+
+/** A remote policy's manifest is plain JSON (no graphs to load): validated here. */
+function remoteInfo(name: string, dir: string, robotJoints: string[], cameras: string[]): BundleInfo {
+  const r = validateRemoteBundle(dir, { robotJoints, cameras });
+  return {
+    id: name,
+    // the menu shows the short name; the description goes in the detail line under it
+    name,
+    description: r.manifest?.description ?? `remote policy at ${r.manifest?.server.url ?? '?'}`,
+    kind: 'remote',
+    valid: r.ok,
+    problems: r.problems.map((p) => `${p.path}: ${p.message}`),
+    dir,
+  };
 }
 
 /** Whether a bundle folder holds a remote policy's manifest (`format: reins-remote`). */
