@@ -267,8 +267,7 @@ export class ControlLoop {
     // (a squeezing gripper's kept goal is stepped from the goal it was sent: its jaws are blocked)
     const reference = holding ? state.positions.map((m, i) => (this.lastSent !== undefined && d.goal[i] === this.lastSent[i] ? this.lastSent[i]! : m)) : (this.lastSent ?? state.positions);
     const clampResult = clampGoal(d.goal, reference, this.limits, this.maxStep, { measured: state.positions, maxLead: this.maxLead });
-    if (!holding) this.reportPinned(d.goal, d.source, tickStart);
-    else this.reportPinned(undefined, d.source, tickStart);
+    this.reportPinned(holding ? undefined : d.goal, d.source, tickStart); // a hold's goal is the measured position: never pinned
     mark('clamp');
 
     // send
