@@ -37,8 +37,6 @@ import type { ApiErrorData } from '../common/errors';
 import type { ApiServer } from '../services/api';
 import { decodeSegments, hostAllowList, hostHeaderOk, isLoopback, originOk, resolveServedFile, tokenOk } from './guard';
 
-export { isLoopback } from './guard';
-
 /** A folder served read-only under /files/<name>/, and which of its files may be served. */
 export interface FileRoot {
   dir: string;
