@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConsoleSession } from '../services/session';
 import type { ClientConnection } from '../services/api';
 import { readFileSync } from 'node:fs';
-import { parseStartArgs, resolveCameraCalibrations } from '../host/args';
+import { parseStartArgs, pickStartArgs, resolveCameraCalibrations } from '../host/args';
 import { handleCommand, handleInvoke } from './ipc';
 import { allowPermission, CONTENT_SECURITY_POLICY, isOwnPage, secureWebPreferences } from './security';
 
@@ -67,15 +67,7 @@ function createWindow(): BrowserWindow {
 
 async function main(): Promise<void> {
   // Electron and Chromium may add switches of their own: keep only ours, and refuse bad values loudly.
-  const ours = new Set(['--headless', '--port', '--host', '--token', '--token-file', '--allow-host', '--rate', '--seed', '--size', '--camera']);
-  const raw = process.argv.slice(process.defaultApp ? 2 : 1).filter((a) => a !== '.');
-  const mine: string[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    if (ours.has(raw[i]!)) {
-      mine.push(raw[i]!);
-      if (raw[i] !== '--headless' && raw[i + 1] !== undefined) mine.push(raw[++i]!);
-    }
-  }
+  const mine = pickStartArgs(process.argv.slice(process.defaultApp ? 2 : 1).filter((a) => a !== '.'));
   let args;
   try {
     args = parseStartArgs(mine);

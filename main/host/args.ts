@@ -63,6 +63,24 @@ export const USAGE = `Usage: npm start -- [--headless] [--port N] [--host ADDR -
                  height; position and rotation in the robot base frame; see the README): the
                  policy's planned gripper path is drawn on that camera (SO-100/SO-101 arms)`;
 
+/** Every flag parseStartArgs knows; all but --headless and --help take a value. */
+export const START_FLAGS = ['--headless', '--port', '--host', '--token', '--token-file', '--allow-host', '--rate', '--seed', '--size', '--camera', '--camera-calib'] as const;
+
+/**
+ * Only Reins' own flags (with their values) from a command line that Electron and Chromium may
+ * have added switches of their own to; parseStartArgs then refuses bad values loudly.
+ */
+export function pickStartArgs(raw: readonly string[]): string[] {
+  const ours = new Set<string>(START_FLAGS);
+  const mine: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (!ours.has(raw[i]!)) continue;
+    mine.push(raw[i]!);
+    if (raw[i] !== '--headless' && raw[i + 1] !== undefined) mine.push(raw[++i]!);
+  }
+  return mine;
+}
+
 export function parseStartArgs(argv: readonly string[]): StartArgs {
   const a: StartArgs = { headless: false, host: '127.0.0.1', port: 5173, allowHosts: [], rateHz: 30, seed: 1, cameraWidth: 320, cameraHeight: 240, cameras: [] };
   const calibs: [string, string][] = [];

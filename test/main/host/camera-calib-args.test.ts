@@ -27,3 +27,14 @@ test('--camera-calib K=PATH attaches a validated calibration to camera K', () =>
   const gone = parseStartArgs(['--camera', 'front=testsrc', '--camera-calib', 'front=gone.json']);
   assert.throws(() => resolveCameraCalibrations(gone, read), /cannot read gone.json/);
 });
+
+test('the Electron shell keeps every Reins flag (with its value), --camera-calib included, and drops Chromium switches', async () => {
+  const { pickStartArgs, START_FLAGS, parseStartArgs } = await import('../../../main/host/args');
+  const raw = ['--enable-logging', '--camera', 'front=/dev/video0', '--camera-calib', 'front=/tmp/front.json', '--no-sandbox', '--rate', '50', '--headless'];
+  assert.deepEqual(pickStartArgs(raw), ['--camera', 'front=/dev/video0', '--camera-calib', 'front=/tmp/front.json', '--rate', '50', '--headless']);
+  // every flag the list keeps is one the parser knows (none is refused as unknown)
+  for (const f of START_FLAGS) {
+    const argv = f === '--headless' ? [f] : f === '--camera-calib' ? ['--camera', 'front=testsrc', f, 'front=/x.json'] : [f, f === '--size' ? '320x240' : f === '--camera' ? 'front=testsrc' : f === '--host' ? '127.0.0.1' : f === '--allow-host' ? 'lab.local' : f === '--token' || f === '--token-file' ? 'abcdefgh12' : '40'];
+    assert.doesNotThrow(() => parseStartArgs(argv), `${f} is known to the parser`);
+  }
+});
