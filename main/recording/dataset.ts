@@ -327,25 +327,17 @@ export class LeRobotDataset {
       quality: episodeQuality(rows, this.config.fps, cams, ep.droppedSteps ?? rows[rows.length - 1]?.droppedSoFar ?? 0, ep.success ?? null),
     };
     const staging = join(this.root, COMMIT_DIR);
-    const moves: [string, string][] = []; // [staged, final], relative to root
+    const moves: [string, string][] = []; // [staged, final]
     const placed: string[] = [];
     try {
-      await fsp.rm(staging, { recursive: true, force: true });
-      await fsp.mkdir(staging, { recursive: true });
-      const features = buildFeatures(this.config);
-      const stage = async (rel: string, bytes: Uint8Array): Promise<void> => {
-        const p = join(staging, rel.replaceAll('/', '__'));
-        await atomicWrite(p, bytes);
-        moves.push([p, join(this.root, rel)]);
-      };
-      await stage(dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features), this.config.shadow === true));
-      await stage(annotationsPath(chunk, file), encodeAnnotationsTable(cols, cams));
+      await this.freshCommitDir();
+      await this.stageTables(cols, chunk, file, moves);
       progress('videos', 1, total);
       let done = 1;
       await Promise.all(
         cams.map(async (k) => {
           const rel = videoPath(k, chunk, file);
-          const p = join(staging, rel.replaceAll('/', '__'));
+          const p = this.commitPath(rel);
           await remuxEpisode(ep.videos[k]!.staged, p, n, this.config.fps);
           await fsyncPath(p);
           moves.push([p, join(this.root, rel)]);
@@ -355,10 +347,7 @@ export class LeRobotDataset {
       );
       meta.videos = Object.fromEntries(cams.map((k) => [videoKey(k), meta.videos[videoKey(k)]!]));
       progress('commit', total - 1, total);
-      for (const [src, dst] of moves) {
-        await durableRename(src, dst);
-        placed.push(dst);
-      }
+      await this.placeStaged(moves, placed);
       if (newTasks !== this.taskList) await atomicWrite(join(this.root, 'meta/tasks.parquet'), encodeTasksTable(newTasks));
       await this.commitEpisodes([...this.eps, meta]);
     } catch (err) {
@@ -462,9 +451,7 @@ export class LeRobotDataset {
     let seq = this.nextSeq();
     let from = 0;
     try {
-      await fsp.rm(staging, { recursive: true, force: true });
-      await fsp.mkdir(staging, { recursive: true });
-      const features = buildFeatures(this.config);
+      await this.freshCommitDir();
       for (const [i, e] of remaining.entries()) {
         const task = e.tasks[0] ?? '';
         const oldTi = this.taskList.indexOf(task);
@@ -482,14 +469,7 @@ export class LeRobotDataset {
           taskIndex: data.taskIndex.map(() => BigInt(newTi)),
         };
         const { chunk, file } = chunkFile(seq++);
-        for (const [rel, bytes] of [
-          [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(features), this.config.shadow === true)],
-          [annotationsPath(chunk, file), encodeAnnotationsTable(cols, this.cameraKeys)],
-        ] as const) {
-          const p = join(staging, rel.replaceAll('/', '__'));
-          await atomicWrite(p, bytes);
-          moves.push([p, join(this.root, rel)]);
-        }
+        await this.stageTables(cols, chunk, file, moves);
         oldFiles.push(join(this.root, dataPath(e.dataChunk, e.dataFile)), join(this.root, annotationsPath(e.dataChunk, e.dataFile)));
         const stats: StatsMap = { ...e.stats };
         stats.episode_index = vectorStats(Float64Array.from(cols.episodeIndex, Number), cols.length, 1);
@@ -498,10 +478,7 @@ export class LeRobotDataset {
         next.push({ ...e, episodeIndex: i, from, to: from + e.length, dataChunk: chunk, dataFile: file, stats: orderStatsByFeatures(stats, this.featureKeys()) });
         from += e.length;
       }
-      for (const [src, dst] of moves) {
-        await durableRename(src, dst);
-        placed.push(dst);
-      }
+      await this.placeStaged(moves, placed);
       await this.commitEpisodes(next);
     } catch (err) {
       for (const p of placed) await fsp.rm(p, { force: true }).catch(() => undefined);
@@ -514,6 +491,38 @@ export class LeRobotDataset {
     this.taskList = newTasks;
     await this.writeSummaryMeta();
     for (const p of oldFiles) await fsp.rm(p, { force: true }).catch(() => undefined);
+  }
+
+  /** An empty .reins/commit/: an episode's files are written there first and moved into place just before the commit. */
+  private async freshCommitDir(): Promise<void> {
+    const dir = join(this.root, COMMIT_DIR);
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.mkdir(dir, { recursive: true });
+  }
+
+  /** Where the file `rel` (relative to the root) is staged in .reins/commit/. */
+  private commitPath(rel: string): string {
+    return join(this.root, COMMIT_DIR, rel.replaceAll('/', '__'));
+  }
+
+  /** Stages an episode's data and annotations tables in .reins/commit/; their moves ([staged, final]) go to `moves`. */
+  private async stageTables(cols: EpisodeColumns, chunk: number, file: number, moves: [string, string][]): Promise<void> {
+    for (const [rel, bytes] of [
+      [dataPath(chunk, file), encodeDataTable(cols, huggingfaceMetadata(buildFeatures(this.config)), this.config.shadow === true)],
+      [annotationsPath(chunk, file), encodeAnnotationsTable(cols, this.cameraKeys)],
+    ] as const) {
+      const p = this.commitPath(rel);
+      await atomicWrite(p, bytes);
+      moves.push([p, join(this.root, rel)]);
+    }
+  }
+
+  /** Moves the staged files into place, durably; `placed` collects each one moved (for the rollback). */
+  private async placeStaged(moves: [string, string][], placed: string[]): Promise<void> {
+    for (const [src, dst] of moves) {
+      await durableRename(src, dst);
+      placed.push(dst);
+    }
   }
 
   private episodeFiles(e: EpisodeMeta): string[] {

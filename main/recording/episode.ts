@@ -198,7 +198,7 @@ export function episodeQuality(rows: readonly FrameRow[], fps: number, cameraKey
   };
 }
 
-/** True when an episode's capture was not real-time enough to trust its timestamps (or lost frames). */
+/** Why an episode's capture is not real-time clean (lost frames, low rate, timestamp drift), in the operator's words; empty when it is. */
 export function qualityWarnings(q: EpisodeQuality, fps: number, length: number): string[] {
   const w: string[] = [];
   if (q.droppedSteps > 0) w.push(`${q.droppedSteps} step(s) dropped`);

@@ -128,8 +128,6 @@ export interface EpisodeQuality {
   success: boolean | null;
 }
 
-export const UNKNOWN_QUALITY: EpisodeQuality = { droppedSteps: 0, repeatedFrames: 0, blankFrames: 0, achievedFps: NaN, timestampDriftS: NaN, interventionFrames: 0, takeovers: 0, success: null };
-
 /** The simulator scene an episode was recorded in (seed and task family), to restore it on replay. */
 export interface SceneRef {
   seed: number;

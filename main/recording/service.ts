@@ -51,7 +51,7 @@ export interface OpenDatasetOptions {
 }
 
 /** Every way the dataset differs from what is about to be recorded into it (empty: none). */
-export function datasetDifferences(c: DatasetConfig, expect: NonNullable<OpenDatasetOptions['expect']>): string[] {
+function datasetDifferences(c: DatasetConfig, expect: NonNullable<OpenDatasetOptions['expect']>): string[] {
   const out: string[] = [];
   if (expect.fps !== undefined && expect.fps !== c.fps) out.push(`fps: the dataset is ${c.fps} fps, this recording ${expect.fps} fps`);
   if (expect.jointNames) {

@@ -163,10 +163,15 @@ export class ConsoleSession {
    * on that same tick (the tap saw it before the arbiter gave the tick to the operator).
    */
   private withShadow(s: StepRecord): RecordedStep {
+    const goal = this.shadowGoal(s);
+    return goal === undefined ? s : { ...s, shadowGoal: goal };
+  }
+
+  /** On a tick the operator commanded: the goal the policy asked for on that same tick (undefined otherwise). */
+  private shadowGoal(s: StepRecord): number[] | undefined {
     const tap = this.tap;
     const last = tap?.last;
-    if (s.source !== 'operator' || tap === undefined || last === undefined || last.tick !== tap.ticks - 1) return s;
-    return { ...s, shadowGoal: last.goal };
+    return s.source === 'operator' && tap !== undefined && last !== undefined && last.tick === tap.ticks - 1 ? last.goal : undefined;
   }
 
   async start(): Promise<void> {
@@ -289,8 +294,8 @@ export class ConsoleSession {
       plan.tipPath = { camera: g.key, points, current };
       if (p.chunk !== undefined) plan.tipPath.chunk = projectTipPath(p.chunk.goals, g.width, g.height, g.model);
     }
-    const last = this.tap?.last;
-    if (s.source === 'operator' && last !== undefined && last.tick === this.tap!.ticks - 1) plan.disagreement = last.goal.map((g, i) => g - (s.action[i] ?? g));
+    const shadow = this.shadowGoal(s);
+    if (shadow !== undefined) plan.disagreement = shadow.map((g, i) => g - (s.action[i] ?? g));
     return plan;
   }
 
@@ -697,6 +702,7 @@ export class ConsoleSession {
     const r = st.recorder;
     const recording = r !== null && (r.state === 'recording' || r.state === 'saving');
     const fps = r?.fps ?? summary?.fps ?? 0;
+    const open = summary?.openEpisode ?? st.dataset?.openEpisode;
     return {
       root: st.dataset?.root ?? summary?.root ?? '',
       repoId: summary?.repoId ?? this.datasetRepoId ?? '',
@@ -709,7 +715,7 @@ export class ConsoleSession {
       ...(r?.state === 'saving' && r.saving ? { saving: { done: r.saving.done, total: r.saving.total, cancellable: r.cancellable === true } } : {}),
       ...(r && Number.isFinite(r.achievedFps) ? { achievedFps: r.achievedFps } : {}),
       // the interrupted episode stays reported in every status (telemetry emits one 4 times a second) until recovered or discarded
-      ...((summary?.openEpisode ?? st.dataset?.openEpisode) ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: (summary?.openEpisode ?? st.dataset?.openEpisode)!.frames } } : {}),
+      ...(open ? { openEpisode: { index: st.dataset?.totalEpisodes ?? 0, frames: open.frames } } : {}),
     };
   }
 
@@ -919,7 +925,7 @@ function boxGridOf(v: VlaRunner): BoxGrid | undefined {
  * start-up scene (no family) would differ from Reset with the same seed (the renderer always names
  * the family shown). Naming the seed's own family is therefore the same as naming none.
  */
-export function sceneOptions(seed: number, family: TaskFamily | undefined): { seed: number; family?: TaskFamily } {
+function sceneOptions(seed: number, family: TaskFamily | undefined): { seed: number; family?: TaskFamily } {
   if (family === undefined) return { seed };
   const own = new SimWorld({ seed }).task.family;
   return own === family ? { seed } : { seed, family };

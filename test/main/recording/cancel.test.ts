@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LeRobotDataset } from '../../../main/recording/dataset';
-import { DatasetRecorder } from '../../../main/recording/recorder';
+import { existsSync } from 'node:fs';
+import type { DatasetRecorder } from '../../../main/recording/recorder';
 import { chooseVideoSettings } from '../../../main/recording/encoder';
 import { ReinsError } from '../../../main/common/errors';
 import type { DatasetConfig } from '../../../main/recording/features';
-import { JOINTS, feedEpisode, verifyDataset } from './helpers';
+import { JOINTS, feedEpisode, tempRecorder, verifyDataset } from './helpers';
 
 const CAMS = [
   { key: 'front', width: 64, height: 64 },
@@ -28,10 +25,7 @@ async function written(rec: DatasetRecorder, n: number): Promise<void> {
 }
 
 test('cancelling the save while the videos are finished discards that episode only; the next one records normally', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-cancel-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
-  const rec = new DatasetRecorder(ds);
+  const { root, ds, rec } = await tempRecorder(t, 'reins-cancel-', config());
   await rec.startEpisode(TASK);
   await feedEpisode(rec, 20, 0, CAMS);
   assert.equal((await rec.endEpisode()).index, 0);

@@ -3,13 +3,17 @@
  * verifier that reads a dataset with hyparquet and ffprobe (not the writer's parquet-wasm).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { StepRecord } from '../../../main/control/types';
 import type { ControlSource } from '../../../main/common/types';
-import type { DatasetRecorder, RecordedStep } from '../../../main/recording/recorder';
+import type { TestContext } from 'node:test';
+import { DatasetRecorder, type RecordedStep, type RecorderOptions } from '../../../main/recording/recorder';
+import { LeRobotDataset } from '../../../main/recording/dataset';
+import type { DatasetConfig } from '../../../main/recording/features';
 
 export const REF = '/work/shared/fixtures/lerobot-v3-reference';
 export const refRoot = (): string => (existsSync(REF) ? REF : join(process.cwd(), '../shared/fixtures/lerobot-v3-reference'));
@@ -47,6 +51,14 @@ export function syntheticStep(t: number, ep: number, cams: { key: string; width:
     watchdog: [],
     reasoning: { plan: 'reach, grasp, lift', subtask: `sub ${Math.floor(t / 5)}`, move: 'move left', gripper: 'open', visibleObjects: 'red block [1, 2, 3, 4]' },
   };
+}
+
+/** A new dataset in a temporary folder (removed after the test) and a recorder on it. */
+export async function tempRecorder(t: TestContext, prefix: string, config: DatasetConfig, opts?: RecorderOptions): Promise<{ root: string; ds: LeRobotDataset; rec: DatasetRecorder }> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const ds = await LeRobotDataset.create(root, config);
+  return { root, ds, rec: new DatasetRecorder(ds, opts) };
 }
 
 /** Feeds n synthetic steps, waiting for queue room (simulated time). */

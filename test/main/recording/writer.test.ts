@@ -7,7 +7,7 @@ import { LeRobotDataset } from '../../../main/recording/dataset';
 import { DatasetRecorder } from '../../../main/recording/recorder';
 import { chooseVideoSettings } from '../../../main/recording/encoder';
 import type { DatasetConfig } from '../../../main/recording/features';
-import { JOINTS, feedEpisode, readRows, verifyDataset, syntheticStep } from './helpers';
+import { JOINTS, feedEpisode, readRows, verifyDataset, syntheticStep, tempRecorder } from './helpers';
 
 const CAMS = [
   { key: 'front', width: 64, height: 64 },
@@ -21,10 +21,7 @@ function config(): DatasetConfig {
 }
 
 test('records 3 episodes that verify against the reference schema; resume; delete', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
-  const rec = new DatasetRecorder(ds);
+  const { root, rec } = await tempRecorder(t, 'reins-rec-', config());
   const lengths = [20, 25, 30];
   const tasks = [TASK_A, TASK_B, TASK_A];
   for (let e = 0; e < 3; e++) {
@@ -91,10 +88,7 @@ test('records 3 episodes that verify against the reference schema; resume; delet
 });
 
 test('discard drops an episode without a trace; empty dataset is valid', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
-  const rec = new DatasetRecorder(ds);
+  const { root, rec } = await tempRecorder(t, 'reins-rec-', config());
   await rec.startEpisode(TASK_A);
   await feedEpisode(rec, 5, 0, CAMS);
   await rec.discardEpisode();
@@ -110,11 +104,8 @@ test('discard drops an episode without a trace; empty dataset is valid', async (
 });
 
 test('a full queue drops steps instead of blocking the tick, and warns', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
   const problems: string[] = [];
-  const rec = new DatasetRecorder(ds, { queueCapacity: 4, onProblem: (p) => problems.push(p.id) });
+  const { root, rec } = await tempRecorder(t, 'reins-rec-', config(), { queueCapacity: 4, onProblem: (p) => problems.push(p.id) });
   await rec.startEpisode(TASK_A);
   for (let i = 0; i < 40; i++) rec.onStep(syntheticStep(i, 0, CAMS)); // synchronously: no chance to drain
   const st = rec.status();
@@ -128,11 +119,8 @@ test('a full queue drops steps instead of blocking the tick, and warns', async (
 });
 
 test('warns live when the achieved rate falls below fps', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
   const problems: string[] = [];
-  const rec = new DatasetRecorder(ds, { onProblem: (p) => problems.push(p.id) });
+  const { rec } = await tempRecorder(t, 'reins-rec-', config(), { onProblem: (p) => problems.push(p.id) });
   t.after(() => rec.close({ save: false }));
   await rec.startEpisode(TASK_A);
   for (let i = 0; i < 40; i++) {
@@ -194,10 +182,7 @@ test('service: missing camera frames repeat the last one (counted), review gives
 });
 
 test('deleting the only episode of a task removes the task; later task indices move down', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
-  const rec = new DatasetRecorder(ds);
+  const { root, ds, rec } = await tempRecorder(t, 'reins-rec-', config());
   const tasks = [TASK_A, TASK_B, 'stack the cubes', TASK_A];
   for (let e = 0; e < tasks.length; e++) {
     await rec.startEpisode(tasks[e]!);
@@ -217,11 +202,8 @@ test('deleting the only episode of a task removes the task; later task indices m
 });
 
 test('honest capture figures: a repeated camera frame is a lost frame; slow capture and drift are kept per episode', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
   const problems: string[] = [];
-  const rec = new DatasetRecorder(ds, { onProblem: (p) => problems.push(p.id) });
+  const { root, rec } = await tempRecorder(t, 'reins-rec-', config(), { onProblem: (p) => problems.push(p.id) });
   // episode 0: 30 fps dataset, the loop runs at 20 Hz and the front camera repeats every other frame
   // (the same frame object, same seq, as a camera that has nothing new returns it); the wrist
   // camera delivers nothing on the first two steps (black frames)
@@ -260,10 +242,7 @@ test('honest capture figures: a repeated camera frame is a lost frame; slow capt
 });
 
 test('ending an episode reports its save progress (tables, each camera, commit) until it is committed', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'reins-rec-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const ds = await LeRobotDataset.create(root, config());
-  const rec = new DatasetRecorder(ds);
+  const { rec } = await tempRecorder(t, 'reins-rec-', config());
   await rec.startEpisode(TASK_A);
   await feedEpisode(rec, 15, 0, CAMS);
   const seen: string[] = [];

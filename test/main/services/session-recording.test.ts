@@ -14,9 +14,9 @@ import { readRows } from '../recording/helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('create → record → review → replay, all through the API', { timeout: 120_000 }, async () => {
-  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
-  const s = new ConsoleSession({ seed: 2, cameraWidth: 224, cameraHeight: 224, homeDir: home });
+/** A simulated session with its robot and cameras connected, an API connection, and helpers: `call` throws on an error result; `ticks` runs the loop in real time (33 ms apart), `each` before every tick. */
+async function simSession(opts: ConstructorParameters<typeof ConsoleSession>[0]) {
+  const s = new ConsoleSession(opts);
   await s.robot.connect();
   for (const c of s.cameras) await c.connect();
   const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
@@ -25,12 +25,19 @@ test('create → record → review → replay, all through the API', { timeout: 
     if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
     return r.value as T;
   };
-  const ticks = async (n: number) => {
+  const ticks = async (n: number, each?: () => void) => {
     for (let i = 0; i < n; i++) {
+      each?.();
       await s.loop.tick();
       await sleep(33);
     }
   };
+  return { s, conn, call, ticks };
+}
+
+test('create → record → review → replay, all through the API', { timeout: 120_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
+  const { s, conn, call, ticks } = await simSession({ seed: 2, cameraWidth: 224, cameraHeight: 224, homeDir: home });
   try {
     const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
     const root = join(parent, 'lab/sim');
@@ -103,24 +110,7 @@ test('the console reopens its own dataset: open → append → recover, all thro
   const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
   const parent = process.env.REINS_KEEP_CONSOLE_DATASET ?? mkdtempSync(join(tmpdir(), 'reins-sess-'));
   const root = join(parent, 'lab/takeovers');
-  const session = async () => {
-    const s = new ConsoleSession({ seed: 3, cameraWidth: 64, cameraHeight: 64, homeDir: home });
-    await s.robot.connect();
-    for (const c of s.cameras) await c.connect();
-    const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
-    const call = async <T>(name: string, args: unknown): Promise<T> => {
-      const r = await conn.invoke(name, args);
-      if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
-      return r.value as T;
-    };
-    const ticks = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        await s.loop.tick();
-        await sleep(33);
-      }
-    };
-    return { s, conn, call, ticks };
-  };
+  const session = () => simSession({ seed: 3, cameraWidth: 64, cameraHeight: 64, homeDir: home });
   const task = 'put the red block in the bowl';
   // 1. create and record one episode with an operator takeover
   let c = await session();
@@ -231,22 +221,7 @@ test('without a root folder, datasets go to <REINS_HOME>/datasets, which the sna
 test('shadow mode: while the operator drives, the policy goal and its disagreement are recorded per frame (read back with pyarrow)', { timeout: 120_000 }, async () => {
   const { verifyDataset } = await import('../recording/helpers');
   const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
-  const s = new ConsoleSession({ seed: 5, cameraWidth: 64, cameraHeight: 64, homeDir: home });
-  await s.robot.connect();
-  for (const c of s.cameras) await c.connect();
-  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
-  const call = async <T>(name: string, args: unknown): Promise<T> => {
-    const r = await conn.invoke(name, args);
-    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
-    return r.value as T;
-  };
-  const ticks = async (n: number, each?: () => void) => {
-    for (let i = 0; i < n; i++) {
-      each?.();
-      await s.loop.tick();
-      await sleep(33);
-    }
-  };
+  const { s, conn, call, ticks } = await simSession({ seed: 5, cameraWidth: 64, cameraHeight: 64, homeDir: home });
   try {
     const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
     const root = join(parent, 'lab/shadow');
@@ -293,21 +268,7 @@ test('shadow mode: while the operator drives, the policy goal and its disagreeme
 
 test('replay restores the recorded scene: the episode keeps its seed and task family, and replay resets the world to it before the approach', { timeout: 120_000 }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
-  const s = new ConsoleSession({ seed: 6, family: 'push', cameraWidth: 64, cameraHeight: 64, homeDir: home });
-  await s.robot.connect();
-  for (const c of s.cameras) await c.connect();
-  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
-  const call = async <T>(name: string, args: unknown): Promise<T> => {
-    const r = await conn.invoke(name, args);
-    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
-    return r.value as T;
-  };
-  const ticks = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      await s.loop.tick();
-      await sleep(33);
-    }
-  };
+  const { s, conn, call, ticks } = await simSession({ seed: 6, family: 'push', cameraWidth: 64, cameraHeight: 64, homeDir: home });
   try {
     const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
     const recorded = { seed: s.snapshot().sim!.seed, family: s.world.task.family, instruction: s.world.task.instruction };
@@ -346,21 +307,7 @@ test('replay restores the recorded scene: the episode keeps its seed and task fa
 
 test('an episode save can be cancelled through the API while its videos are finished: it is discarded, the next one saves', { timeout: 120_000 }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'reins-home-'));
-  const s = new ConsoleSession({ seed: 3, cameraWidth: 224, cameraHeight: 224, homeDir: home });
-  await s.robot.connect();
-  for (const c of s.cameras) await c.connect();
-  const conn = s.api.connect({ sendEvent: () => {}, sendFrame: () => {} });
-  const call = async <T>(name: string, args: unknown): Promise<T> => {
-    const r = await conn.invoke(name, args);
-    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
-    return r.value as T;
-  };
-  const ticks = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      await s.loop.tick();
-      await sleep(33);
-    }
-  };
+  const { s, conn, call, ticks } = await simSession({ seed: 3, cameraWidth: 224, cameraHeight: 224, homeDir: home });
   try {
     const parent = mkdtempSync(join(tmpdir(), 'reins-sess-'));
     await call('dataset.open', { root: parent, repoId: 'lab/cancel', fps: 30, task: s.world.task.instruction, create: true });
