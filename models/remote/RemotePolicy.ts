@@ -13,7 +13,7 @@ import type { PolicyObservation } from '../policies/preprocess';
 import type { DecodeSettings, InferResult, Policy } from '../policies/types';
 import { checkServerMetadata, type RemoteManifest } from './manifest';
 import { buildRequest, decodeActions, type JointRange } from './mapping';
-import { NdArray, type WireValue } from './msgpackNumpy';
+import { isWireMap, type WireValue } from './msgpackNumpy';
 import { OpenpiClient, RemoteError } from './OpenpiClient';
 
 export interface RemoteTiming {
@@ -143,9 +143,9 @@ export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Po
 }
 
 function serverInferMs(reply: WireValue): number | undefined {
-  if (typeof reply !== 'object' || reply === null || Array.isArray(reply) || reply instanceof NdArray || reply instanceof Uint8Array) return undefined;
+  if (!isWireMap(reply)) return undefined;
   const t = reply.server_timing;
-  if (typeof t !== 'object' || t === null || Array.isArray(t) || t instanceof NdArray || t instanceof Uint8Array) return undefined;
+  if (!isWireMap(t)) return undefined;
   const v = t.infer_ms;
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
