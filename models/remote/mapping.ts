@@ -36,14 +36,14 @@ export class RemoteActionError extends Error {
 const DEG = Math.PI / 180;
 
 /** Robot units → the server's, for one joint. */
-export function toServerUnits(m: RemoteManifest, joint: string, v: number): number {
+function toServerUnits(m: RemoteManifest, joint: string, v: number): number {
   const g = m.units.gripper;
   if (g !== undefined && g.joint === joint) return g.open + (v / 100) * (g.closed - g.open);
   return m.units.angles === 'radians' ? v * DEG : v;
 }
 
 /** The server's units → robot units; `delta` scales without the gripper's offset. */
-export function fromServerUnits(m: RemoteManifest, joint: string, v: number, delta: boolean): number {
+function fromServerUnits(m: RemoteManifest, joint: string, v: number, delta: boolean): number {
   const g = m.units.gripper;
   if (g !== undefined && g.joint === joint) return ((delta ? v : v - g.open) / (g.closed - g.open)) * 100;
   return m.units.angles === 'radians' ? v / DEG : v;
