@@ -53,8 +53,6 @@ export interface RemotePolicyEvents {
 export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Policy<RemoteManifest> {
   private client: OpenpiClient | undefined;
   private disposed = false;
-  /** The metadata the server sent on the last connect. */
-  metadata: WireValue | undefined;
 
   constructor(readonly manifest: RemoteManifest, private readonly opts: RemotePolicyOptions) {
     super();
@@ -62,14 +60,6 @@ export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Po
 
   get url(): string {
     return this.manifest.server.url;
-  }
-
-  get connected(): boolean {
-    return this.client?.open === true;
-  }
-
-  get busy(): boolean {
-    return this.client?.busy === true;
   }
 
   /** Opens the connection and checks the metadata; throws RemoteError or RemoteMetadataError. */
@@ -89,7 +79,6 @@ export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Po
       c.close();
       throw new RemoteError('closed', 'the remote policy was stopped');
     }
-    this.metadata = c.metadata;
     this.client = c;
     c.on('close', (e) => {
       if (this.client === c) this.emit('disconnected', e);
