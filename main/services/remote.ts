@@ -263,7 +263,7 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
 }
 
 /** The operator's sentence for a fault, and what to check. */
-export function explain(e: Error, url: string): { message: string; tip: string } {
+function explain(e: Error, url: string): { message: string; tip: string } {
   if (e instanceof RemoteMetadataError) {
     return { message: `The policy server at ${url} does not match its manifest: ${e.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}.`, tip: 'Fix the remote manifest (or serve the policy it describes).' };
   }
