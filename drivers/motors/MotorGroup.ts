@@ -6,7 +6,7 @@
  * -100..100), ordered as `names`. Ticks stay inside.
  */
 import type { LatencyReport, ServoBus, SyncReadResult } from './ServoBus';
-import { CalibrationError, MotorCheckError, MotorFaultError, TorqueOffError, type MotorFault } from './errors';
+import { CalibrationError, dedupeFaults, MotorCheckError, MotorFaultError, TorqueOffError, type MotorFault } from './errors';
 import { halfTurnHoming, normalize, normalizedRange, unnormalize, type MotorCalibration, type NormMode } from './normalize';
 
 export interface MotorDef {
@@ -279,10 +279,4 @@ export class MotorGroup<R extends string> {
     const f = this.faults(r);
     if (f.length) throw new MotorFaultError(f, context);
   }
-}
-
-function dedupeFaults(faults: readonly MotorFault[]): MotorFault[] {
-  const seen = new Map<number, MotorFault>();
-  for (const f of faults) if (!seen.has(f.id)) seen.set(f.id, f);
-  return [...seen.values()];
 }

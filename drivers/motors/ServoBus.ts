@@ -226,16 +226,16 @@ export class ServoBus<R extends string> {
     const samples: number[] = [];
     for (let r = 0; r < rounds; r++) {
       for (const id of ids) {
-        const dx = this.protocol.name === 'dynamixel';
         const req = this.protocol.encodePing(id);
+        const expect = this.pingExpect(id);
         const t0 = performance.now();
         try {
           // One PING round trip (not ping(): on Feetech that also reads Model_Number).
-          await this.transact(req, { ids: [id], dataLen: dx ? 3 : 0, ...(dx ? { minLen: 2 } : {}) }, 'PING', 1);
+          await this.transact(req, expect, 'PING', 1);
         } catch {
           continue;
         }
-        samples.push(Math.max(0, performance.now() - t0 - this.wireMs(req.length, 1, dx ? 3 : 0)));
+        samples.push(Math.max(0, performance.now() - t0 - this.wireMs(req.length, 1, expect.dataLen)));
       }
     }
     samples.sort((a, b) => a - b);
@@ -387,10 +387,14 @@ export class ServoBus<R extends string> {
     return e;
   }
 
+  /** What a PING reply carries: Dynamixel 3 data bytes (model, firmware; some send 2), Feetech none. */
+  private pingExpect(id: number): Expect {
+    return this.protocol.name === 'dynamixel' ? { ids: [id], dataLen: 3, minLen: 2 } : { ids: [id], dataLen: 0 };
+  }
+
   /** Pings one servo; resolves with its model number (Feetech: read from Model_Number). */
   async ping(id: number, opts: CallOptions = {}): Promise<number> {
-    const dx = this.protocol.name === 'dynamixel';
-    const [f] = await this.transact(this.protocol.encodePing(id), { ids: [id], dataLen: dx ? 3 : 0, ...(dx ? { minLen: 2 } : {}) }, 'PING', opts.numRetry ?? this.numRetry);
+    const [f] = await this.transact(this.protocol.encodePing(id), this.pingExpect(id), 'PING', opts.numRetry ?? this.numRetry);
     const model = this.protocol.pingModel(f!);
     if (model !== undefined) return model;
     // Identity only: a servo with fault bits set still tells its model (the faults surface elsewhere).

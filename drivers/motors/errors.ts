@@ -56,3 +56,10 @@ export class TorqueOffError extends DriverError {
     this.failures = failures;
   }
 }
+
+/** One fault per servo (the first reported), in the order the servos first appear. */
+export function dedupeFaults(faults: readonly MotorFault[]): MotorFault[] {
+  const seen = new Map<number, MotorFault>();
+  for (const f of faults) if (!seen.has(f.id)) seen.set(f.id, f);
+  return [...seen.values()];
+}

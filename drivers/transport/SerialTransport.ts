@@ -65,7 +65,6 @@ export class SerialTransport implements Transport {
   private end = 0;
   private waiter: Waiter | undefined;
   private readArmed = false;
-  private lastByteAtMs = 0;
   private _baudRate: number;
   private readonly lock: boolean;
 
@@ -223,16 +222,6 @@ export class SerialTransport implements Transport {
     return this.end - this.start;
   }
 
-  async settle(quietMs: number, maxMs: number): Promise<void> {
-    const t0 = performance.now();
-    this.lastByteAtMs = Math.max(this.lastByteAtMs, t0);
-    while (performance.now() - t0 < maxMs && performance.now() - this.lastByteAtMs < quietMs) {
-      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(quietMs / 2))));
-      if (this.backend === 'fd' && this.unix?.isOpen) this.pull();
-    }
-    this.discardInput();
-  }
-
   async setBaudRate(baudRate: number): Promise<void> {
     this._baudRate = baudRate;
     if (this.backend === 'fd') {
@@ -282,7 +271,6 @@ export class SerialTransport implements Transport {
       }
       if (n <= 0) return;
       this.end += n;
-      this.lastByteAtMs = performance.now();
       if (this.end < this.buf.length) return; // short read: the kernel buffer is empty
     }
   }
@@ -316,7 +304,6 @@ export class SerialTransport implements Transport {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastByteAtMs = performance.now();
     const live = this.end - this.start;
     if (this.buf.length - this.end < chunk.length) {
       const next = live + chunk.length > this.buf.length ? Buffer.allocUnsafe(Math.max(this.buf.length * 2, live + chunk.length)) : this.buf;

@@ -27,8 +27,6 @@ export interface Transport {
   flush(): Promise<void>;
   /** Bytes waiting in user space. */
   pendingBytes(): number;
-  /** Resolves once no byte arrived for quietMs (or maxMs passed); then discards pending input (never unsent output). */
-  settle(quietMs: number, maxMs: number): Promise<void>;
   setBaudRate(baudRate: number): Promise<void>;
 }
 

@@ -40,8 +40,6 @@ export interface RemoteRunnerOptions {
   /** Backoff between reconnect attempts: first and largest delay (default 500 / 10,000 ms). */
   backoffMs?: { first: number; max: number };
   env?: Record<string, string | undefined>;
-  /** Injected for tests; default performance.now. */
-  now?: () => number;
 }
 
 export interface RemoteStepTiming extends RemoteTiming {
@@ -67,7 +65,6 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
   readonly name: string;
   private readonly queue: ActionQueue;
   private readonly periodMs: number;
-  private readonly now: () => number;
   private tick = 0;
   private inflight = false;
   private generation = 0;
@@ -84,7 +81,6 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
     super();
     this.name = o.name ?? `remote:${policy.manifest.name}`;
     this.periodMs = 1000 / o.rateHz;
-    this.now = o.now ?? (() => performance.now());
     this.queue = new ActionQueue({
       chunk: policy.manifest.action.horizon,
       refillFraction: o.refillFraction ?? 0.5,
@@ -149,10 +145,8 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
     this.inflight = true;
     const gen = this.generation;
     const id = this.nextInference++;
-    const images: Record<string, { data: Uint8Array; width: number; height: number } | undefined> = {};
-    for (const [k, f] of Object.entries(obs.images)) images[k] = f === undefined ? undefined : { data: f.data, width: f.width, height: f.height };
     this.policy
-      .infer({ state: obs.state, images, instruction: obs.task })
+      .infer({ state: obs.state, images: obs.images, instruction: obs.task })
       .then((r: RemoteInferResult) => {
         if (gen !== this.generation || this.st !== 'running') return;
         const landed = this.tick;
@@ -269,7 +263,7 @@ export class RemoteRunner extends EventEmitter<RemoteRunnerEvents> implements Po
 }
 
 /** The operator's sentence for a fault, and what to check. */
-export function explain(e: Error, url: string): { message: string; tip: string } {
+function explain(e: Error, url: string): { message: string; tip: string } {
   if (e instanceof RemoteMetadataError) {
     return { message: `The policy server at ${url} does not match its manifest: ${e.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}.`, tip: 'Fix the remote manifest (or serve the policy it describes).' };
   }

@@ -19,16 +19,18 @@ export interface PolicyObservation {
   instruction: string;
 }
 
-export function imageToChw(frame: RgbFrame | undefined, cam: CameraInput): Float32Array {
-  const { width: W, height: H } = cam;
-  const out = new Float32Array(3 * H * W);
-  if (frame === undefined) return out; // a missing camera feeds zeros (the validator already named the key)
-  // source window: the whole frame, or its centre cut to the input's aspect ratio
+/**
+ * Nearest-neighbour sampling shared by every image input: for each of the W×H output pixels
+ * (row-major), the byte offset of its source pixel in an RGB24 frame. The source window is the
+ * whole frame ('stretch') or its centre cut to the output's aspect ratio ('center_crop').
+ */
+export function nearestSourceOffsets(frame: { width: number; height: number }, W: number, H: number, resize: 'stretch' | 'center_crop'): Uint32Array {
+  const out = new Uint32Array(W * H);
   let x0 = 0;
   let y0 = 0;
   let sw = frame.width;
   let sh = frame.height;
-  if (cam.resize === 'center_crop') {
+  if (resize === 'center_crop') {
     if (frame.width * H > frame.height * W) sw = (frame.height * W) / H;
     else sh = (frame.width * H) / W;
     x0 = (frame.width - sw) / 2;
@@ -38,9 +40,20 @@ export function imageToChw(frame: RgbFrame | undefined, cam: CameraInput): Float
     const sy = Math.min(frame.height - 1, Math.floor(y0 + ((y + 0.5) * sh) / H));
     for (let x = 0; x < W; x++) {
       const sx = Math.min(frame.width - 1, Math.floor(x0 + ((x + 0.5) * sw) / W));
-      const o = (sy * frame.width + sx) * 3;
-      for (let c = 0; c < 3; c++) out[c * H * W + y * W + x] = (frame.data[o + c]! / 255 - cam.mean[c]!) / cam.std[c]!;
+      out[y * W + x] = (sy * frame.width + sx) * 3;
     }
+  }
+  return out;
+}
+
+export function imageToChw(frame: RgbFrame | undefined, cam: CameraInput): Float32Array {
+  const { width: W, height: H } = cam;
+  const out = new Float32Array(3 * H * W);
+  if (frame === undefined) return out; // a missing camera feeds zeros (the validator already named the key)
+  const src = nearestSourceOffsets(frame, W, H, cam.resize);
+  for (let i = 0; i < W * H; i++) {
+    const o = src[i]!;
+    for (let c = 0; c < 3; c++) out[c * H * W + i] = (frame.data[o + c]! / 255 - cam.mean[c]!) / cam.std[c]!;
   }
   return out;
 }

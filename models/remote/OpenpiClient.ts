@@ -94,10 +94,6 @@ export class OpenpiClient extends EventEmitter<OpenpiClientEvents> {
     return this.closedWith === undefined;
   }
 
-  get busy(): boolean {
-    return this.pending !== undefined;
-  }
-
   /** One request → one reply. Throws RemoteError; on 'timeout' the connection is already dropped. */
   infer(obs: WireValue, timeoutMs: number): Promise<InferReply> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);

@@ -13,7 +13,7 @@ import type { PolicyObservation } from '../policies/preprocess';
 import type { DecodeSettings, InferResult, Policy } from '../policies/types';
 import { checkServerMetadata, type RemoteManifest } from './manifest';
 import { buildRequest, decodeActions, type JointRange } from './mapping';
-import { NdArray, type WireValue } from './msgpackNumpy';
+import { isWireMap, type WireValue } from './msgpackNumpy';
 import { OpenpiClient, RemoteError } from './OpenpiClient';
 
 export interface RemoteTiming {
@@ -53,8 +53,6 @@ export interface RemotePolicyEvents {
 export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Policy<RemoteManifest> {
   private client: OpenpiClient | undefined;
   private disposed = false;
-  /** The metadata the server sent on the last connect. */
-  metadata: WireValue | undefined;
 
   constructor(readonly manifest: RemoteManifest, private readonly opts: RemotePolicyOptions) {
     super();
@@ -62,14 +60,6 @@ export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Po
 
   get url(): string {
     return this.manifest.server.url;
-  }
-
-  get connected(): boolean {
-    return this.client?.open === true;
-  }
-
-  get busy(): boolean {
-    return this.client?.busy === true;
   }
 
   /** Opens the connection and checks the metadata; throws RemoteError or RemoteMetadataError. */
@@ -89,7 +79,6 @@ export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Po
       c.close();
       throw new RemoteError('closed', 'the remote policy was stopped');
     }
-    this.metadata = c.metadata;
     this.client = c;
     c.on('close', (e) => {
       if (this.client === c) this.emit('disconnected', e);
@@ -143,9 +132,9 @@ export class RemotePolicy extends EventEmitter<RemotePolicyEvents> implements Po
 }
 
 function serverInferMs(reply: WireValue): number | undefined {
-  if (typeof reply !== 'object' || reply === null || Array.isArray(reply) || reply instanceof NdArray || reply instanceof Uint8Array) return undefined;
+  if (!isWireMap(reply)) return undefined;
   const t = reply.server_timing;
-  if (typeof t !== 'object' || t === null || Array.isArray(t) || t instanceof NdArray || t instanceof Uint8Array) return undefined;
+  if (!isWireMap(t)) return undefined;
   const v = t.infer_ms;
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }

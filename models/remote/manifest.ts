@@ -28,7 +28,7 @@ export const RemoteImageSchema = z.object({
   resize: z.enum(['stretch', 'center_crop']).default('stretch'),
 });
 
-export const RemoteStateSchema = z.object({
+const RemoteStateSchema = z.object({
   key: WireKey,
   /** Robot joints, in the order the server expects them in this vector. */
   joints: z.array(nonEmpty).min(1),

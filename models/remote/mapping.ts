@@ -7,18 +7,13 @@
  * chunk moves nothing.
  */
 import { keyPath, type RemoteImage, type RemoteManifest } from './manifest';
-import { NdArray, type WireValue } from './msgpackNumpy';
-
-export interface RgbImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+import { isWireMap, NdArray, type WireValue } from './msgpackNumpy';
+import { nearestSourceOffsets, type RgbFrame } from '../policies/preprocess';
 
 export interface ConsoleObservation {
   /** Joint positions by robot joint name, robot units (degrees, gripper 0..100). */
   state: Readonly<Record<string, number>>;
-  images: Readonly<Record<string, RgbImage | undefined>>;
+  images: Readonly<Record<string, RgbFrame | undefined>>;
   task: string;
 }
 
@@ -41,41 +36,28 @@ export class RemoteActionError extends Error {
 const DEG = Math.PI / 180;
 
 /** Robot units → the server's, for one joint. */
-export function toServerUnits(m: RemoteManifest, joint: string, v: number): number {
+function toServerUnits(m: RemoteManifest, joint: string, v: number): number {
   const g = m.units.gripper;
   if (g !== undefined && g.joint === joint) return g.open + (v / 100) * (g.closed - g.open);
   return m.units.angles === 'radians' ? v * DEG : v;
 }
 
 /** The server's units → robot units; `delta` scales without the gripper's offset. */
-export function fromServerUnits(m: RemoteManifest, joint: string, v: number, delta: boolean): number {
+function fromServerUnits(m: RemoteManifest, joint: string, v: number, delta: boolean): number {
   const g = m.units.gripper;
   if (g !== undefined && g.joint === joint) return ((delta ? v : v - g.open) / (g.closed - g.open)) * 100;
   return m.units.angles === 'radians' ? v / DEG : v;
 }
 
-/** Nearest-neighbour resize (stretch or centre crop, as models/policies/preprocess samples) into HWC or CHW. */
-export function resizeImage(frame: RgbImage, spec: RemoteImage): Uint8Array {
+/** Nearest-neighbour resize (stretch or centre crop, sampled as models/policies/preprocess does) into HWC or CHW. */
+export function resizeImage(frame: RgbFrame, spec: RemoteImage): Uint8Array {
   const { width: W, height: H } = spec;
   const out = new Uint8Array(3 * W * H);
-  let x0 = 0;
-  let y0 = 0;
-  let sw = frame.width;
-  let sh = frame.height;
-  if (spec.resize === 'center_crop') {
-    if (frame.width * H > frame.height * W) sw = (frame.height * W) / H;
-    else sh = (frame.width * H) / W;
-    x0 = (frame.width - sw) / 2;
-    y0 = (frame.height - sh) / 2;
-  }
+  const src = nearestSourceOffsets(frame, W, H, spec.resize);
   const chw = spec.layout === 'CHW';
-  for (let y = 0; y < H; y++) {
-    const sy = Math.min(frame.height - 1, Math.floor(y0 + ((y + 0.5) * sh) / H));
-    for (let x = 0; x < W; x++) {
-      const sx = Math.min(frame.width - 1, Math.floor(x0 + ((x + 0.5) * sw) / W));
-      const o = (sy * frame.width + sx) * 3;
-      for (let c = 0; c < 3; c++) out[chw ? c * H * W + y * W + x : (y * W + x) * 3 + c] = frame.data[o + c]!;
-    }
+  for (let i = 0; i < W * H; i++) {
+    const o = src[i]!;
+    for (let c = 0; c < 3; c++) out[chw ? c * H * W + i : i * 3 + c] = frame.data[o + c]!;
   }
   return out;
 }
@@ -85,7 +67,7 @@ function setPath(root: Record<string, WireValue>, path: string[], v: WireValue):
   for (const k of path.slice(0, -1)) {
     const next = o[k];
     if (next === undefined) o[k] = {};
-    else if (typeof next !== 'object' || next === null || Array.isArray(next) || next instanceof NdArray || next instanceof Uint8Array) throw new RemoteObservationError(`server key path ${path.join('.')} crosses a value`);
+    else if (!isWireMap(next)) throw new RemoteObservationError(`server key path ${path.join('.')} crosses a value`);
     o = o[k] as Record<string, WireValue>;
   }
   o[path[path.length - 1]!] = v;
@@ -124,7 +106,7 @@ export interface JointRange {
  * quarter of the joint's range outside it is refused (a broken server, not a policy near a limit).
  */
 export function decodeActions(m: RemoteManifest, reply: WireValue, observed: Readonly<Record<string, number>>, limits?: Readonly<Record<string, JointRange>>): number[][] {
-  if (typeof reply !== 'object' || reply === null || Array.isArray(reply) || reply instanceof NdArray || reply instanceof Uint8Array) {
+  if (!isWireMap(reply)) {
     throw new RemoteActionError(`the reply is not a map (got ${Array.isArray(reply) ? 'an array' : reply === null ? 'nil' : typeof reply})`);
   }
   const a = reply[m.action.key];

@@ -38,6 +38,11 @@ const ITEMSIZE: Record<NumpyDtype, number> = { '<f4': 4, '<f8': 8, '|u1': 1, '|i
 /** Values a message may hold: the shape of an observation or a reply. */
 export type WireValue = null | boolean | number | string | Uint8Array | NdArray | WireValue[] | { [key: string]: WireValue };
 
+/** A map (msgpack map), not an ndarray, binary, array, nil or scalar. */
+export function isWireMap(v: WireValue | undefined): v is { [key: string]: WireValue } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof NdArray) && !(v instanceof Uint8Array);
+}
+
 const te = new TextEncoder();
 const KEY = {
   nd: te.encode('__ndarray__'),

@@ -23,7 +23,7 @@
 import type { Robot, RobotHealthEntry, RobotJoint, RobotState } from '../Robot';
 import type { MotorGroup } from '../../motors/MotorGroup';
 import { DeviceAlreadyConnectedError, DeviceNotConnectedError } from '../../transport/errors';
-import { CalibrationError, MotorFaultError, type MotorFault } from '../../motors/errors';
+import { CalibrationError, dedupeFaults, MotorFaultError, type MotorFault } from '../../motors/errors';
 import { parseCalibration, type CalibrationFile } from '../calibration';
 import { applyCalibrationToMotors } from '../applyCalibration';
 import { CalibrationSession, type CalibrationSpec } from '../calibrationSession';
@@ -105,7 +105,7 @@ export class ServoFollower<R extends string> implements Robot {
         return off;
       });
       const faults = [...offFaults, ...more];
-      this.connectFaults = dedupe(faults);
+      this.connectFaults = dedupeFaults(faults);
       this.connected = true;
       if (this.isCalibrated && this.connectFaults.length === 0) await this.setTorque(true);
     } catch (e) {
@@ -207,12 +207,6 @@ export class ServoFollower<R extends string> implements Robot {
   private requireConnected(): void {
     if (!this.isConnected) throw new DeviceNotConnectedError(`${this.type} '${this.id}'`);
   }
-}
-
-function dedupe(faults: readonly MotorFault[]): MotorFault[] {
-  const seen = new Map<number, MotorFault>();
-  for (const f of faults) if (!seen.has(f.id)) seen.set(f.id, f);
-  return [...seen.values()];
 }
 
 /** Warnings shared by followers and leaders. */

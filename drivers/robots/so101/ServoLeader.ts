@@ -9,7 +9,7 @@ import { parseCalibration, type CalibrationFile } from '../calibration';
 import { applyCalibrationToMotors } from '../applyCalibration';
 import { CalibrationSession } from '../calibrationSession';
 import { servoWarnings, type ServoArmSpec, type CalibrationStatus } from './ServoFollower';
-import type { MotorFault } from '../../motors/errors';
+import { dedupeFaults, type MotorFault } from '../../motors/errors';
 
 export interface LeaderArm {
   readonly type: string;
@@ -67,7 +67,7 @@ export class ServoLeader<R extends string> implements LeaderArm {
         return off;
       });
       const faults = [...offFaults, ...more];
-      this.connectFaults = faults.filter((f, i) => faults.findIndex((g) => g.id === f.id) === i);
+      this.connectFaults = dedupeFaults(faults);
       this.connected = true;
     } catch (e) {
       await this.group.close({ disableTorque: true }).catch(() => undefined);

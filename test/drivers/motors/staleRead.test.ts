@@ -12,19 +12,10 @@ import { FeetechMotorBus } from '../../../drivers/motors/feetech/bus';
 import { DynamixelMotorBus } from '../../../drivers/motors/dynamixel/bus';
 import type { ServoBus } from '../../../drivers/motors/ServoBus';
 import { ServoEmulator, openPtyPair, socatAvailable, type AdapterModel } from '../../fakes/servo-emulator';
+import { xorshift32 } from '../../fakes/servo-emulator/rng';
 
 const SKIP = socatAvailable() ? false : 'socat is not installed';
 const IDS = [1, 2, 3, 4, 5, 6];
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 interface Phase {
   cycles: number;
@@ -60,7 +51,7 @@ for (const protocol of ['feetech', 'dynamixel'] as const) {
     for (const id of IDS) await bus.write('Torque_Enable', id, 1, { numRetry: 10 }).catch(() => undefined);
     const addr = protocol === 'feetech' ? 56 : 132;
     const size = protocol === 'feetech' ? 2 : 4;
-    const rand = rng(protocol === 'feetech' ? 7 : 11);
+    const rand = xorshift32(protocol === 'feetech' ? 7 : 11);
     let good = 0;
     let failed = 0;
     const stale: string[] = [];

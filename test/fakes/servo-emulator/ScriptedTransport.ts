@@ -100,8 +100,5 @@ export class ScriptedTransport implements Transport {
   pendingBytes(): number {
     return this.pending.length;
   }
-  async settle(): Promise<void> {
-    this.discardInput();
-  }
   async setBaudRate(): Promise<void> {}
 }

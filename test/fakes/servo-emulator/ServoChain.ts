@@ -13,6 +13,7 @@ import * as ft from '../../../drivers/motors/feetech/codec';
 import { STS_CONTROL_TABLE, FEETECH_MODEL_NUMBER } from '../../../drivers/motors/feetech/tables';
 import * as dx from '../../../drivers/motors/dynamixel/codec';
 import { X_CONTROL_TABLE, DXL_MODEL_NUMBER } from '../../../drivers/motors/dynamixel/tables';
+import { xorshift32 } from './rng';
 
 export type EmulatedProtocol = 'feetech' | 'dynamixel';
 
@@ -81,13 +82,13 @@ export class ServoChain {
   private readonly clock: () => number;
   private lastMotionMs: number;
   private rx: Uint8Array = new Uint8Array(0);
-  private rngState: number;
+  private readonly rand: () => number;
 
   constructor(opts: ServoChainOptions) {
     this.protocol = opts.protocol;
     this.clock = opts.clock ?? (() => performance.now());
     this.speedTicksPerS = opts.speedTicksPerS ?? 3000;
-    this.rngState = (opts.seed ?? 12345) >>> 0 || 1;
+    this.rand = xorshift32(opts.seed ?? 12345);
     this.lastMotionMs = this.clock();
     for (const s of opts.servos) this.addServo(s);
   }
@@ -220,15 +221,6 @@ export class ServoChain {
 
   // ---- internals ---------------------------------------------------------------------
 
-  private rand(): number {
-    // xorshift32: deterministic fault injection
-    let x = this.rngState;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rngState = x >>> 0;
-    return this.rngState / 0x100000000;
-  }
 
   private maybeFlipFaultBits(): void {
     if (!(this.faults.faultBitsRate > 0) || this.rand() >= this.faults.faultBitsRate) return;

@@ -19,6 +19,7 @@
  */
 import { SerialPort } from 'serialport';
 import { ServoChain, type ServoChainOptions } from './ServoChain';
+import { xorshift32 } from './rng';
 
 /** Payload bytes in one FTDI USB packet (64 bytes, 2 of them modem status). */
 const USB_PACKET = 62;
@@ -56,7 +57,7 @@ export class ServoEmulator {
   private lastDeliveryMs = 0;
   private readonly queue: { at: number; bytes: Buffer }[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private rng = 0x9e3779b9;
+  private readonly rand: () => number;
 
   constructor(opts: ServoEmulatorOptions) {
     this.chain = new ServoChain(opts);
@@ -64,7 +65,7 @@ export class ServoEmulator {
     this.baudRate = opts.baudRate ?? 1_000_000;
     this.holdToWireTime = opts.holdToWireTime ?? false;
     this.adapter = { latencyMs: 0, jitterMs: 0, lateRate: 0, lateMs: 0, duplicateRate: 0, duplicateDelayMs: 0, ...opts.adapter };
-    if (opts.seed !== undefined) this.rng = (opts.seed * 2654435761) >>> 0 || 1;
+    this.rand = xorshift32(opts.seed !== undefined ? opts.seed * 2654435761 : 0x9e3779b9);
   }
 
   async start(): Promise<void> {
@@ -81,15 +82,6 @@ export class ServoEmulator {
     clearTimeout(this.timer);
     this.queue.length = 0;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-  }
-
-  private rand(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return this.rng / 0x100000000;
   }
 
   private wireMs(bytes: number): number {

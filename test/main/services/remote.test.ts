@@ -7,9 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { startFakeServer } from '../../fakes/openpi-server';
-import { demoRemoteManifest, makeRig, until, type Rig } from './remoteRig';
+import { demoRemoteManifest, freePort, makeRig, until, type Rig } from './remoteRig';
 import type { RemoteRunner } from '../../../main/services/remote';
 
 type Emitted = { id: string; severity?: string; message?: string; tip?: string; cleared?: true };
@@ -19,16 +18,6 @@ function problems(runner: RemoteRunner): Emitted[] {
   return out;
 }
 const lastOf = (ps: Emitted[], id = 'remote-policy'): Emitted | undefined => ps.filter((p) => p.id === id).at(-1);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Ticks until the runner leaves 'running' (a fault), checking every sent goal against the clamp. */
 async function runUntilFault(rig: Rig, maxTicks: number): Promise<number> {

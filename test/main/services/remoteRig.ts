@@ -4,6 +4,7 @@
  * settle, so a chunk lands one tick after its observation (the latency is the bench's business).
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { SimCamera, SimRobot, SimWorld, SO101_JOINTS, type TaskFamily } from '../../../drivers/sim';
 import { ControlLoop, type TickReport } from '../../../main/control/loop';
 import { RemoteRunner, type RemoteRunnerOptions } from '../../../main/services/remote';
@@ -68,4 +69,15 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server started later). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
 }

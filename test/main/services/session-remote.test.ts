@@ -7,26 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsoleSession } from '../../../main/services/session';
 import type { PolicyInfo } from '../../../main/common/contract';
 import { ManualClock } from '../../helpers/fakes';
 import { startFakeServer } from '../../fakes/openpi-server';
-import { until } from './remoteRig';
+import { freePort, until } from './remoteRig';
 
 const MANIFEST = JSON.parse(readFileSync(new URL('../../../models/bundles/demo-remote/manifest.json', import.meta.url), 'utf8')) as any;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 test('a remote policy in the session: listed, started with its server down, held, resumed on hand-back with timing shown', async () => {
   const port = await freePort();
