@@ -42,6 +42,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { benchArgs } from './args';
+import { printTable } from './table';
 import { SimCamera, SimRobot, SimWorld, SO101_JOINTS, TASK_FAMILIES, type TaskFamily } from '../drivers/sim';
 import { ControlLoop } from '../main/control/loop';
 import type { Clock, Observation, PolicyOutput, PolicyRunner } from '../main/control/types';
@@ -366,10 +367,7 @@ async function main(): Promise<void> {
       f1(r.meanDelayTicks, 2),
     ]);
   }
-  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (l: string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  console.log(fmt(head));
-  for (const l of lines) console.log(fmt(l));
+  printTable(head, lines);
   console.log(JSON.stringify({ bundle: saved.bundle, name: saved.name, episodesPerFamily: seedCounts, evalSeed0: EVAL_SEED0, families: fams, maxSeconds: saved.maxSeconds, rateHz: RATE, quick, zeroLatency: saved.zeroLatency, rows }));
 }
 

@@ -33,13 +33,13 @@
  */
 import { openPolicy } from '../models/policies/open';
 import { benchArgs } from './args';
+import { simRollout } from './simEpisodes';
+import { printTable } from './table';
 import { PolicyProcess } from '../models/runtime/PolicyProcess';
-import type { DecodeSettings, InferResult } from '../models/policies/types';
+import type { DecodeSettings, InferResult, Policy } from '../models/policies/types';
 import type { PolicyObservation } from '../models/policies/preprocess';
 import { mulberry32 } from '../drivers/sim/rng';
-import { SimCamera, SimWorld, SO101_JOINTS, TASK_FAMILIES, type TaskFamily } from '../drivers/sim';
-import type { Policy } from '../models/policies/types';
-import type { RgbFrame } from '../models/policies/preprocess';
+import { SO101_JOINTS, TASK_FAMILIES } from '../drivers/sim';
 import type { SchedClass } from '../models/runtime/placement';
 
 const { arg, flag } = benchArgs();
@@ -190,10 +190,8 @@ async function table(): Promise<Row[]> {
     `${(100 * r.validRate).toFixed(0)}%`,
     Number.isNaN(r.actionDiffVsGreedy) ? '-' : r.actionDiffVsGreedy.toFixed(2),
   ];
-  const table = [head, ...rows.map(fmt)];
-  const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   console.log(`bundle ${bundle}, ${episodes}×${steps} observations per config (interleaved), intraOp ${threads}, in-process; ms/token and tok/s are medians over steps; accept len = drafts accepted per verify pass (bonus excluded)`);
-  for (const r of table) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  printTable(head, rows.map(fmt));
   return rows;
 }
 
@@ -311,8 +309,7 @@ async function loopLateness(obs: PolicyObservation[]): Promise<{ idleP50Ms: numb
   console.log(`200 Hz loop lateness (hybrid timer), ${rounds} × 1 s windows each; idle baseline (same run, interleaved): p50 ${q(idle, 0.5).toFixed(3)} / p99 ${q(idle, 0.99).toFixed(3)} ms`);
   const head = ['placement', 'child runs with', 'p50 ms', 'p99 ms', 'max ms', 'inferences/s', 'step p50 ms'];
   const lines = rows.map((r) => [r.placement, r.effective, r.policyP50Ms.toFixed(3), r.policyP99Ms.toFixed(3), r.policyMaxMs.toFixed(2), r.inferencesPerS.toFixed(1), r.stepP50Ms.toFixed(1)]);
-  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  for (const l of [head, ...lines]) console.log(l.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+  printTable(head, lines, 2);
   return { idleP50Ms: q(idle, 0.5), idleP99Ms: q(idle, 0.99), placements: rows };
 }
 
@@ -321,46 +318,6 @@ async function usesSim(): Promise<boolean> {
   const { readFileSync } = await import('node:fs');
   const m = JSON.parse(readFileSync(`${bundle}/manifest.json`, 'utf8')) as { inputs: { cameras: { key: string }[] } };
   return m.inputs.cameras.some((c) => c.key === 'wrist');
-}
-
-/**
- * Held-out pick-and-place episodes (seeds 1,000,000 + i) driven by `policy` (each chunk applied
- * from the next tick, refill when half the queue is left, as bench/step-profile.ts); `onStep` sees
- * every observation the policy decoded and its result.
- */
-async function simRollout(
-  policy: Policy,
-  seeds: number,
-  settings: DecodeSettings,
-  onStep: (obs: PolicyObservation, r: InferResult, seed: number) => Promise<void>,
-  seed0 = 1_000_000,
-  families: readonly TaskFamily[] = ['pick_place'],
-): Promise<void> {
-  const H = policy.manifest.action.chunk;
-  for (let s = 0; s < seeds; s++) {
-    const world = new SimWorld({ seed: seed0 + s, family: families[s % families.length]! });
-    const cams = policy.manifest.inputs.cameras.map((c) => new SimCamera(world, c.key as 'front' | 'wrist', { width: 320, height: 240, fps: 30 }, () => world.timeMs));
-    for (const c of cams) await c.connect();
-    policy.reset();
-    let queue: number[][] = [];
-    for (let t = 0; t < 300 && !world.isSuccess(); t++) {
-      if (queue.length <= Math.floor(H / 2)) {
-        const images: Record<string, RgbFrame> = {};
-        for (const c of cams) {
-          const f = c.readLatest()!;
-          images[c.key] = { data: new Uint8Array(f.data), width: f.width, height: f.height };
-        }
-        const obs: PolicyObservation = { state: world.getPositions(), images, instruction: world.task.instruction };
-        const r = await policy.infer(obs, settings);
-        await onStep(obs, r, s);
-        if (r.valid) queue = r.chunk.slice();
-      }
-      const a = queue.shift();
-      if (a !== undefined) world.setGoal(a);
-      world.step(1000 / 30);
-    }
-    for (const c of cams) await c.disconnect();
-  }
 }
 
 /** Observations for the loop measurement: synthetic for the fixture, simulator frames for the demo. */
@@ -538,8 +495,7 @@ async function compare(): Promise<CompareRow[]> {
     r.targetCallsPerStep.toFixed(1),
     r.reuseHitRate.toFixed(2),
   ]);
-  const w = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+  printTable(head, lines);
   return rows;
 }
 

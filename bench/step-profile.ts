@@ -7,10 +7,10 @@
  *   npx tsx bench/step-profile.ts [--bundle models/bundles/demo] [--seeds 3] [--decode spec|greedy|jacobi]
  *                                 [--window 12] [--relaxed-r 0] [--threads 1]
  */
-import { SimCamera, SimWorld, SO101_JOINTS } from '../drivers/sim';
+import { SO101_JOINTS } from '../drivers/sim';
 import { benchArgs } from './args';
+import { simRollout } from './simEpisodes';
 import { openPolicy } from '../models/policies/open';
-import type { RgbFrame } from '../models/policies/preprocess';
 import type { DecodeSettings } from '../models/policies/types';
 import { OnnxCausalLM } from '../models/runtime/causalLM';
 import { OrtSession } from '../models/runtime/ort';
@@ -48,35 +48,14 @@ OrtSession.prototype.run = async function (this: OrtSession, feeds) {
 };
 
 const policy = await openPolicy(bundle, { robotJoints: [...SO101_JOINTS], session: { intraOpNumThreads: Number(arg('threads', '1')) } });
-const H = policy.manifest.action.chunk;
 const FIELDS = ['encoderMs', 'prefillMs', 'reasoningMs', 'actionsMs', 'totalMs', 'promptTokens', 'tokens', 'targetCalls', 'draftCalls', 'acceptLength'] as const;
 const acc: Record<string, number[]> = {};
 let wall = 0;
-for (let s = 0; s < seeds; s++) {
-  const world = new SimWorld({ seed: 1_000_000 + s, family: 'pick_place' });
-  const cams = policy.manifest.inputs.cameras.map((c) => new SimCamera(world, c.key as 'front' | 'wrist', { width: 320, height: 240, fps: 30 }, () => world.timeMs));
-  for (const c of cams) await c.connect();
-  policy.reset();
-  let queue: number[][] = [];
-  for (let t = 0; t < 300 && !world.isSuccess(); t++) {
-    if (queue.length <= Math.floor(H / 2)) {
-      const images: Record<string, RgbFrame> = {};
-      for (const c of cams) {
-        const f = c.readLatest()!;
-        images[c.key] = { data: f.data, width: f.width, height: f.height };
-      }
-      const t0 = performance.now();
-      const r = await policy.infer({ state: world.getPositions(), images, instruction: world.task.instruction }, settings);
-      wall += performance.now() - t0;
-      const kind = r.stats.cacheHit ? 'hit' : 'miss';
-      for (const k of FIELDS) (acc[`${kind} ${k}`] ??= []).push(Number(r.stats[k]));
-      if (r.valid) queue = r.chunk.slice();
-    }
-    const a = queue.shift();
-    if (a !== undefined) world.setGoal(a);
-    world.step(1000 / 30);
-  }
-}
+await simRollout(policy, seeds, settings, (_obs, r, _seed, inferMs) => {
+  wall += inferMs;
+  const kind = r.stats.cacheHit ? 'hit' : 'miss';
+  for (const k of FIELDS) (acc[`${kind} ${k}`] ??= []).push(Number(r.stats[k]));
+});
 await policy.dispose();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`${bundle}: decode ${decode}${decode === 'jacobi' ? ` (window ${settings.jacobiWindow})` : ''}, ${seeds} pick-and-place seeds, cameras 320x240`);
